@@ -1,0 +1,61 @@
+"""The Python API: the pipeline load -> validate -> plan -> render -> verify -> write.
+
+The CLI is a thin layer over these functions; they raise gen.errors exceptions and never print.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import load, plan as plan_stage, render as render_stage, validate as validate_stage, verify as verify_stage, write as write_stage
+from .manifest import Manifest
+from .quoting import json_text
+
+
+@dataclass(frozen=True)
+class Rendered:
+    plan: plan_stage.Plan
+    files: dict[str, str]
+    manifest_sha256: str
+    report: verify_stage.Report
+
+
+def load_manifest(path: str | Path) -> tuple[Manifest, load.Document]:
+    document = load.load_file(path)
+    return validate_stage.validate(document), document
+
+
+def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: Path | None = None,
+                    jobs: int | None = None, cache_dir: Path | None = None) -> Rendered:
+    """Load, validate, plan, render and verify; nothing touches the disk but the cache."""
+    manifest, document = load_manifest(path)
+    the_plan = plan_stage.build_plan(manifest, Path(path).name, only=only)
+    files = render_stage.render(the_plan, templates)
+    report = verify_stage.verify(the_plan, files, jobs=jobs, cache_dir=cache_dir)
+    digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
+    return Rendered(the_plan, files, digest, report)
+
+
+def write_output(rendered: Rendered, out_dir: Path, *, force: bool = False, templates: Path | None = None) -> write_stage.Changes:
+    return write_stage.write(out_dir, rendered.files, write_stage.lock_for(rendered, templates),
+                             scope=write_stage.scope_for(rendered.plan), force=force)
+
+
+def check_output(rendered: Rendered, out_dir: Path, *, diff: bool = False, templates: Path | None = None) -> write_stage.Changes:
+    """What `write_output` would change, without writing (for --check and --diff)."""
+    return write_stage.compare(out_dir, rendered.files, scope=write_stage.scope_for(rendered.plan),
+                               lock=write_stage.lock_for(rendered, templates), diff=diff)
+
+
+def manifest_schema() -> dict:
+    schema = Manifest.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://plgen.invalid/schemas/manifest.schema.json"
+    schema["title"] = "plgen tenant manifest, format version 1"
+    return schema
+
+
+def manifest_schema_text() -> str:
+    return json_text(manifest_schema())

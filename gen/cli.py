@@ -1,0 +1,125 @@
+"""The plgen command line: a thin click layer over gen.api. Text and exit codes live here.
+
+Exit codes: 0 success / up to date; 1 invalid manifest, failed verification, or drift under
+--check; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, api
+from .errors import DriftError, PlgenError
+
+FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help="Output for people (text) or programs (json).")
+
+
+def _emit(output_format: str, payload: dict, text: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+    elif text:
+        click.echo(text)
+
+
+def _fail(err: PlgenError, output_format: str = "text", extra: dict | None = None) -> None:
+    if output_format == "json":
+        click.echo(json.dumps({"status": "error", **(extra or {}), "errors": [
+            {"file": p.location.file, "line": p.location.line, "column": p.location.column,
+             "path": p.location.path, "message": p.message} for p in err.problems]}, indent=2, sort_keys=True, ensure_ascii=False))
+    for problem in err.problems:
+        click.echo(f"error: {problem}", err=True)
+    sys.exit(err.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="plgen")
+def main() -> None:
+    """plgen: Azure Private Link provider and consumer IaC from one tenant manifest."""
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@FORMAT
+def validate(manifest: str, output_format: str) -> None:
+    """Check MANIFEST and report every problem with its file:line:column and field path."""
+    try:
+        parsed, _ = api.load_manifest(manifest)
+    except PlgenError as err:
+        _fail(err, output_format)
+    tenants = len(parsed.tenants)
+    services = sum(len(r.link_services) for r in parsed.provider.regions)
+    _emit(output_format, {"status": "valid", "tenants": tenants, "link_services": services},
+          f"{manifest}: valid ({tenants} tenants, {services} link services)")
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False),
+              help="Output directory.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 and list the files that would change.")
+@click.option("--diff", is_flag=True, help="Write nothing; print unified diffs of what would change (exit 1 if any).")
+@click.option("--only", multiple=True, metavar="ID", help="Render the provider and only these tenants (repeatable).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Parallel workers (default: CPU count).")
+@click.option("--templates", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Use templates from this directory instead of the built-in ones.")
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@FORMAT
+def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str, ...], jobs: int | None,
+           templates: str | None, force: bool, output_format: str) -> None:
+    """Render MANIFEST into OUT: verify everything in memory, then write atomically."""
+    out = Path(out_dir)
+    try:
+        rendered = api.render_manifest(manifest, only=only, templates=Path(templates) if templates else None, jobs=jobs)
+        report = rendered.report
+        verified = {"files": report.files, "parsed": report.parsed, "reused": report.reused}
+        if check or diff:
+            changes = api.check_output(rendered, out, diff=diff, templates=Path(templates) if templates else None)
+            if diff:
+                for path in sorted(changes.diffs):
+                    click.echo(changes.diffs[path], nl=False)
+            payload = {"status": "drift" if changes.drift else "up-to-date", **changes.as_dict(), "verified": verified}
+            lines = [f"{'added' if p in changes.added else 'changed' if p in changes.changed else 'removed'}: {p}"
+                     for p in sorted(changes.added + changes.changed + changes.removed)]
+            summary = (f"{out}: out of date ({len(changes.added)} added, {len(changes.changed)} changed, "
+                       f"{len(changes.removed)} removed); run `plgen render {manifest} -o {out}`"
+                       if changes.drift else f"{out}: up to date ({changes.unchanged} files)")
+            if output_format == "json":
+                _emit(output_format, payload, "")
+            else:
+                if not diff:
+                    for line in lines:
+                        click.echo(line)
+                click.echo(summary, err=changes.drift)
+            sys.exit(1 if changes.drift else 0)
+        changes = api.write_output(rendered, out, force=force, templates=Path(templates) if templates else None)
+    except PlgenError as err:
+        _fail(err, output_format)
+    except OSError as err:
+        _fail(PlgenError(f"{err.filename or out}: {err.strerror}"), output_format)
+    status = "written" if changes.drift else "up-to-date"
+    _emit(output_format, {"status": status, **changes.as_dict(), "verified": verified},
+          f"{out}: {len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed, "
+          f"{changes.unchanged} unchanged; verified {report.files} files ({report.parsed} parsed, {report.reused} identical reused)")
+
+
+@main.command()
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Write the schema to this file instead of standard output.")
+def schema(output: str | None) -> None:
+    """Print (or write) the manifest JSON Schema for editors and CI."""
+    text = api.manifest_schema_text()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,61 @@
+"""The one exception hierarchy. Exceptions carry locations; only the CLI turns them into text
+and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a problem is: a file, 1-based line and column, and the manifest field path."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        return f"{where}: {self.path}" if self.path else where
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class PlgenError(Exception):
+    """Base of every error plgen reports to a user (never a traceback)."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(Location("plgen"), problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ManifestError(PlgenError):
+    """The manifest could not be loaded or is invalid."""
+
+
+class VerificationError(PlgenError):
+    """A rendered file failed its round-trip check; nothing was written."""
+
+
+class WriteError(PlgenError):
+    """The output directory could not be updated safely; it was left as it was."""
+
+
+class DriftError(PlgenError):
+    """`--check` found the output directory out of date."""

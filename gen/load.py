@@ -1,0 +1,226 @@
+"""Stage 1, load: YAML text -> plain Python values plus the line/column of every node.
+
+We compose the document ourselves from the parser's event stream (libyaml's C parser when
+present) instead of using a Loader, because a Loader would silently accept what we must refuse
+(duplicate keys, anchors and aliases, custom tags) and forget where each value came from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+from .errors import Location, ManifestError, Problem
+
+MAX_MANIFEST_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 32
+
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolver = Resolver()
+_constructor = SafeConstructor()
+
+PathKey = tuple[str | int, ...]
+
+
+def format_path(path: PathKey) -> str:
+    """('tenants', 3, 'subscriptions', 0) -> 'tenants[3].subscriptions[0]'."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+@dataclass
+class Document:
+    """A loaded manifest: its values and where each one was written."""
+
+    source: str
+    data: Any
+    marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    text: str = ""
+
+    def locate(self, path: PathKey, *, at_key: bool = False) -> Location:
+        """The location of `path`, or of its nearest written ancestor (a missing field is
+        reported where its parent mapping starts)."""
+        probe = tuple(path)
+        while True:
+            table = self.key_marks if at_key and probe == tuple(path) else self.marks
+            if probe in table:
+                line, column = table[probe]
+                return Location(self.source, line, column, format_path(path))
+            if not probe:
+                return Location(self.source, 1, 1, format_path(path))
+            probe = probe[:-1]
+
+
+class _Composer:
+    def __init__(self, source: str, events):
+        self.source = source
+        self.events = _Peekable(events)
+        self.marks: dict[PathKey, tuple[int, int]] = {}
+        self.key_marks: dict[PathKey, tuple[int, int]] = {}
+
+    def fail(self, event, path: PathKey, message: str) -> ManifestError:
+        mark = event.start_mark
+        return ManifestError(
+            Problem(Location(self.source, mark.line + 1, mark.column + 1, format_path(path)), message)
+        )
+
+    def document(self) -> Any:
+        event = next(self.events)
+        assert isinstance(event, yaml.StreamStartEvent)
+        event = next(self.events)
+        if isinstance(event, yaml.StreamEndEvent):
+            raise self.fail(event, (), "the manifest is empty")
+        value = self.node((), 0)
+        event = next(self.events)  # DocumentEndEvent
+        event = next(self.events)
+        if not isinstance(event, yaml.StreamEndEvent):
+            raise self.fail(event, (), "the manifest must be a single YAML document")
+        return value
+
+    def node(self, path: PathKey, depth: int) -> Any:
+        event = next(self.events)
+        if depth > MAX_DEPTH:
+            raise self.fail(event, path, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(event, yaml.AliasEvent):
+            raise self.fail(event, path, "YAML aliases (*name) are not allowed; write the value out")
+        if getattr(event, "anchor", None) is not None:
+            raise self.fail(event, path, "YAML anchors (&name) are not allowed; write the value out")
+        self.marks[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if isinstance(event, yaml.ScalarEvent):
+            return self.scalar(event, path)
+        if event.tag is not None and not event.implicit:
+            raise self.fail(event, path, f"YAML tags ({event.tag}) are not allowed")
+        if isinstance(event, yaml.SequenceStartEvent):
+            items = []
+            while not isinstance(self.peek(), yaml.SequenceEndEvent):
+                items.append(self.node(path + (len(items),), depth + 1))
+            next(self.events)
+            return items
+        if isinstance(event, yaml.MappingStartEvent):
+            return self.mapping(path, depth)
+        raise self.fail(event, path, f"unexpected YAML event {type(event).__name__}")
+
+    def mapping(self, path: PathKey, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        while not isinstance(self.peek(), yaml.MappingEndEvent):
+            key_event = next(self.events)
+            if not isinstance(key_event, yaml.ScalarEvent) or (
+                key_event.tag is None and key_event.implicit[0]
+                and _resolve_plain(key_event.value) != "tag:yaml.org,2002:str"
+            ) or (key_event.tag is not None and not key_event.implicit[0] and not key_event.implicit[1]):
+                raise self.fail(key_event, path, "mapping keys must be plain strings")
+            if getattr(key_event, "anchor", None) is not None:
+                raise self.fail(key_event, path, "YAML anchors (&name) are not allowed; write the value out")
+            key = unicodedata.normalize("NFC", key_event.value)
+            child = path + (key,)
+            if key in result:
+                raise self.fail(key_event, child, f"duplicate key {key!r}")
+            self.key_marks[child] = (key_event.start_mark.line + 1, key_event.start_mark.column + 1)
+            result[key] = self.node(child, depth + 1)
+        next(self.events)
+        return result
+
+    def scalar(self, event, path: PathKey) -> Any:
+        plain, quoted = event.implicit
+        if event.tag is not None and not (plain or quoted):
+            raise self.fail(event, path, f"YAML tags ({event.tag}) are not allowed")
+        if not plain or event.style not in (None, ""):
+            return unicodedata.normalize("NFC", event.value)
+        tag = _resolve_plain(event.value)
+        if tag == "tag:yaml.org,2002:str":
+            # YAML 1.2 reads some plain words as numbers that YAML 1.1 reads as text (1e3,
+            # 0o17). Another tool could read the manifest either way, so such a value is
+            # treated as a number and a text field asks for quotes.
+            if _YAML12_NUMBER.fullmatch(event.value):
+                return _yaml12_number(event.value)
+            return unicodedata.normalize("NFC", event.value)
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+        try:
+            return _constructor.yaml_constructors[tag](_constructor, node)
+        except (ValueError, yaml.YAMLError):
+            return unicodedata.normalize("NFC", event.value)
+
+    def peek(self):
+        return self.events.peek()
+
+
+class _Peekable:
+    def __init__(self, events):
+        self._events = events
+        self._buffered = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._buffered is not None:
+            event, self._buffered = self._buffered, None
+            return event
+        return next(self._events)
+
+    def peek(self):
+        if self._buffered is None:
+            self._buffered = next(self._events)
+        return self._buffered
+
+
+_YAML12_NUMBER = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+
+
+def _yaml12_number(value: str) -> int | float:
+    if value.startswith(("0o", "0x")):
+        return int(value, 0)
+    return float(value)
+
+
+def _resolve_plain(value: str) -> str:
+    return _resolver.resolve(ScalarNode, value, (True, False))
+
+
+def load_text(text: str, source: str) -> Document:
+    """Parse manifest text. Raises ManifestError with a located problem."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_MANIFEST_BYTES:
+        raise ManifestError(Problem(Location(source), f"larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB limit"))
+    composer = _Composer(source, yaml.parse(text, Loader=_Parser))
+    try:
+        data = composer.document()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise ManifestError(Problem(Location(source, line, column), f"YAML syntax: {err.problem or err.context}")) from None
+    except yaml.YAMLError as err:
+        raise ManifestError(Problem(Location(source), f"YAML syntax: {err}")) from None
+    return Document(source, data, composer.marks, composer.key_marks, text)
+
+
+def load_file(path: str | Path) -> Document:
+    path = Path(path)
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise ManifestError(Problem(Location(source), f"larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB limit ({size} bytes)"))
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ManifestError(Problem(Location(source), f"cannot read: {err.strerror}")) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ManifestError(Problem(Location(source), f"not UTF-8 (byte {err.start})")) from None
+    return load_text(text, source)

@@ -1,0 +1,88 @@
+"""Azure resource naming rules (learn.microsoft.com: resource-name-rules) for the types plgen
+names, and the Terraform identifiers derived from names.
+
+Both names from the manifest and names plgen makes up are checked, so a long service name that
+would push a generated private endpoint name over 64 characters fails before rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NameRule:
+    kind: str
+    min_length: int
+    max_length: int
+    characters: str  # regex character class body
+    characters_text: str
+    start: str = "a-zA-Z0-9"
+    end: str = "a-zA-Z0-9_"
+
+    def problem(self, name: str) -> str | None:
+        """Why `name` is not a valid name of this kind, or None."""
+        if not self.min_length <= len(name) <= self.max_length:
+            return f"{self.kind} names are {self.min_length}-{self.max_length} characters; {name!r} has {len(name)}"
+        if not re.fullmatch(f"[{self.characters}]+", name):
+            return f"{self.kind} names may contain only {self.characters_text}: {name!r}"
+        if not re.match(f"[{self.start}]", name[0]):
+            return f"{self.kind} names must start with a letter or digit: {name!r}"
+        if not re.match(f"[{self.end}]", name[-1]):
+            return f"{self.kind} names must end with a letter, digit or underscore: {name!r}"
+        return None
+
+
+_NETWORK_CHARS = r"a-zA-Z0-9_.\-"
+_NETWORK_TEXT = "letters, digits, underscores, periods and hyphens"
+
+
+def _network(kind: str, min_length: int, max_length: int) -> NameRule:
+    return NameRule(kind, min_length, max_length, _NETWORK_CHARS, _NETWORK_TEXT)
+
+
+RULES: dict[str, NameRule] = {
+    "resource_group": NameRule(
+        "resource group", 1, 90, r"\w().\-", "letters, digits, underscores, parentheses, periods and hyphens",
+        start=r"\w().\-", end=r"\w()\-",
+    ),
+    "virtual_network": _network("virtual network", 2, 64),
+    "subnet": _network("subnet", 1, 80),
+    "load_balancer": _network("load balancer", 1, 80),
+    "frontend_ip_configuration": _network("frontend IP configuration", 1, 80),
+    "inbound_nat_rule": _network("inbound NAT rule", 1, 80),
+    "private_link_service": _network("private link service", 2, 80),
+    "private_endpoint": _network("private endpoint", 2, 64),
+    "private_endpoint_connection": _network("private service connection", 1, 80),
+    "dns_zone_link": NameRule("virtual network link", 1, 80, _NETWORK_CHARS, _NETWORK_TEXT),
+    "nat_gateway": _network("NAT gateway", 1, 80),
+    "public_ip": _network("public IP address", 1, 80),
+    "virtual_network_gateway": _network("virtual network gateway", 1, 80),
+    "connection": _network("connection", 1, 80),
+    "action_group": NameRule("action group", 1, 260, r"a-zA-Z0-9_.\-", _NETWORK_TEXT),
+    "metric_alert": NameRule("metric alert", 1, 260, r"a-zA-Z0-9_.\-", _NETWORK_TEXT),
+}
+
+
+def name_problem(kind: str, name: str) -> str | None:
+    return RULES[kind].problem(name)
+
+
+def tf_identifier(*parts: str) -> str:
+    """A Terraform block label from Azure names and slugs: letters, digits, underscores.
+
+    Different names can map to one identifier ('a-b' and 'a.b'); the plan checks that the
+    identifiers it hands out are unique.
+    """
+    ident = "_".join(re.sub(r"[^a-zA-Z0-9_]", "_", part) for part in parts if part)
+    ident = re.sub(r"_+", "_", ident).strip("_").lower()
+    if not ident or not ident[0].isalpha():
+        ident = "r_" + ident
+    return ident
+
+
+def bicep_identifier(*parts: str) -> str:
+    """A Bicep symbolic name in lowerCamelCase from the same inputs as tf_identifier."""
+    words = tf_identifier(*parts).split("_")
+    return words[0] + "".join(word[:1].upper() + word[1:] for word in words[1:])

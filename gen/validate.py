@@ -1,0 +1,360 @@
+"""Stage 2, validate: loaded document -> Manifest, or every problem found, each located.
+
+Pydantic checks each field; the semantic rules below check how fields relate (limits that
+Azure enforces only at apply time, references between tenants and regions, address plans).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pydantic
+
+from .errors import ManifestError, Problem
+from .load import Document, PathKey
+from .manifest import ALIAS_RE, SUBNET_ID_RE, Manifest, Region
+from .naming import name_problem
+
+MAX_ENDPOINTS_PER_LINK_SERVICE = 1000
+MAX_SUBSCRIPTIONS_PER_LIST = 100
+MAX_LINK_SERVICES_PER_LB = 8
+MAX_NAT_IPS = 8
+RESERVED_PER_SUBNET = 5  # the network, three Azure addresses after it, and broadcast
+SMALLEST_SUBNET_PREFIX = 29
+GATEWAY_SUBNET_MAX_PREFIX = 27
+
+Finding = tuple[PathKey, str]
+
+
+def validate(document: Document) -> Manifest:
+    """Raise ManifestError listing every located problem, or return the Manifest."""
+    try:
+        manifest = Manifest.model_validate(document.data, strict=True)
+    except pydantic.ValidationError as err:
+        raise ManifestError([_pydantic_problem(document, e) for e in err.errors()]) from None
+    findings = list(semantic_findings(manifest))
+    if findings:
+        raise ManifestError([Problem(document.locate(path), message) for path, message in findings])
+    return manifest
+
+
+def _pydantic_problem(document: Document, error: dict[str, Any]) -> Problem:
+    path = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return Problem(document.locate(path, at_key=True), f"unknown field {path[-1]!r}")
+    if kind == "missing":
+        return Problem(document.locate(path), "required field is missing")
+    if kind == "value_error":
+        return Problem(document.locate(path), str(error["ctx"]["error"]))
+    if kind == "string_type":
+        got = error["input"]
+        hint = "; quote it to write it as text" if got is not None and not isinstance(got, (dict, list)) else ""
+        return Problem(document.locate(path), f"expected text, got {_yaml_kind(got)} {got!r}{hint}")
+    if kind in ("int_type", "bool_type", "list_type", "dict_type", "model_type"):
+        expected = {"int_type": "a whole number", "bool_type": "true or false", "list_type": "a list",
+                    "dict_type": "a mapping", "model_type": "a mapping"}[kind]
+        return Problem(document.locate(path), f"expected {expected}, got {_yaml_kind(error['input'])} {error['input']!r}")
+    return Problem(document.locate(path), error["msg"][:1].lower() + error["msg"][1:])
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+# --- semantic rules -------------------------------------------------------------------------
+
+
+def semantic_findings(manifest: Manifest) -> Iterator[Finding]:
+    yield from _name_rules(manifest)
+    yield from _region_rules(manifest)
+    yield from _tenant_rules(manifest)
+    yield from _link_service_limits(manifest)
+
+
+def _name_rules(manifest: Manifest) -> Iterator[Finding]:
+    def check(kind: str, name: str, path: PathKey) -> Iterator[Finding]:
+        problem = name_problem(kind, name)
+        if problem:
+            yield path, problem
+
+    yield from check("resource_group", manifest.provider.resource_group, ("provider", "resource_group"))
+    for r, region in enumerate(manifest.provider.regions):
+        base = ("provider", "regions", r)
+        yield from check("virtual_network", region.vnet.name, base + ("vnet", "name"))
+        yield from check("resource_group", region.vnet.resource_group, base + ("vnet", "resource_group"))
+        yield from check("subnet", region.nat_subnet.name, base + ("nat_subnet", "name"))
+        lb = region.load_balancer
+        yield from check("load_balancer", lb.name, base + ("load_balancer", "name"))
+        for f, frontend in enumerate(lb.frontends):
+            yield from check("frontend_ip_configuration", frontend, base + ("load_balancer", "frontends", f))
+        if lb.create:
+            yield from check("subnet", lb.create.frontend_subnet.name, base + ("load_balancer", "create", "frontend_subnet", "name"))
+            for f, frontend in enumerate(lb.create.frontends):
+                yield from check("frontend_ip_configuration", frontend.name, base + ("load_balancer", "create", "frontends", f, "name"))
+            for n, rule in enumerate(lb.create.inbound_nat_rules):
+                yield from check("inbound_nat_rule", rule.name, base + ("load_balancer", "create", "inbound_nat_rules", n, "name"))
+        for s, link_service in enumerate(region.link_services):
+            yield from check("private_link_service", link_service.name, base + ("link_services", s, "name"))
+        if region.nat_gateway:
+            for s, subnet in enumerate(region.nat_gateway.subnets):
+                yield from check("subnet", subnet, base + ("nat_gateway", "subnets", s))
+    for t, tenant in enumerate(manifest.tenants):
+        if tenant.endpoint:
+            yield from check("resource_group", tenant.endpoint.resource_group, ("tenants", t, "endpoint", "resource_group"))
+    for key in manifest.service.tags:
+        if any(char in key for char in '<>%&\\?/'):
+            yield ("service", "tags", key), f"Azure tag names may not contain < > % & \\ ? /: {key!r}"
+    for key, value in manifest.service.tags.items():
+        if len(value) > 256:
+            yield ("service", "tags", key), "Azure tag values are at most 256 characters"
+
+
+def _region_rules(manifest: Manifest) -> Iterator[Finding]:
+    locations = Counter(region.location for region in manifest.provider.regions)
+    all_link_services: dict[str, PathKey] = {}
+    for r, region in enumerate(manifest.provider.regions):
+        base: PathKey = ("provider", "regions", r)
+        if locations[region.location] > 1:
+            yield base + ("location",), f"region {region.location!r} is listed more than once"
+        for s, link_service in enumerate(region.link_services):
+            path = base + ("link_services", s, "name")
+            if link_service.name in all_link_services:
+                yield path, f"link service name {link_service.name!r} is used twice (also at {_fmt(all_link_services[link_service.name])})"
+            all_link_services.setdefault(link_service.name, path)
+            if link_service.alias is not None:
+                yield from _alias_rule(link_service.alias, link_service.name, region.location, base + ("link_services", s, "alias"))
+        yield from _load_balancer_rules(region, base)
+        yield from _address_rules(region, base)
+
+
+def _fmt(path: PathKey) -> str:
+    from .load import format_path
+
+    return format_path(path)
+
+
+def _alias_rule(alias: str, name: str, location: str, path: PathKey) -> Iterator[Finding]:
+    match = ALIAS_RE.fullmatch(alias)
+    expected = f"{name}.<guid>.{location}.azure.privatelinkservice"
+    if not match:
+        yield path, f"not a Private Link Service alias; expected {expected!r}"
+    elif match["name"] != name or match["location"] != location:
+        yield path, f"alias {alias!r} belongs to another link service; expected {expected!r}"
+
+
+def _load_balancer_rules(region: Region, base: PathKey) -> Iterator[Finding]:
+    lb = region.load_balancer
+    lb_path = base + ("load_balancer",)
+    if lb.create and lb.frontends:
+        yield lb_path + ("frontends",), "give either `frontends` (an existing load balancer) or `create`, not both"
+    if not lb.create and not lb.frontends:
+        yield lb_path + ("frontends",), "an existing load balancer needs its frontend IP configuration names in `frontends`"
+    frontend_names = [f.name for f in lb.create.frontends] if lb.create else list(lb.frontends)
+    for name, count in Counter(frontend_names).items():
+        if count > 1:
+            yield lb_path, f"frontend {name!r} is listed {count} times"
+    if len(region.link_services) > MAX_LINK_SERVICES_PER_LB:
+        yield base + ("link_services",), (
+            f"{len(region.link_services)} link services on load balancer {lb.name!r}; a Standard Load Balancer "
+            f"carries at most {MAX_LINK_SERVICES_PER_LB} (one frontend each): add a load balancer in another region entry"
+        )
+    used: dict[str, str] = {}
+    for s, link_service in enumerate(region.link_services):
+        path = base + ("link_services", s, "frontend")
+        if link_service.frontend not in frontend_names:
+            yield path, f"frontend {link_service.frontend!r} is not a frontend of load balancer {lb.name!r} (known: {', '.join(frontend_names) or 'none'})"
+        elif link_service.frontend in used:
+            yield path, f"frontend {link_service.frontend!r} is already used by link service {used[link_service.frontend]!r}; each link service needs its own frontend"
+        used.setdefault(link_service.frontend, link_service.name)
+    if lb.create:
+        create = lb.create
+        create_path = lb_path + ("create",)
+        subnet = ipaddress.IPv4Network(create.frontend_subnet.address_prefix)
+        for f, frontend in enumerate(create.frontends):
+            problem = _usable_address_problem(frontend.private_ip, subnet)
+            if problem:
+                yield create_path + ("frontends", f, "private_ip"), problem
+        ports: dict[tuple[str, int], str] = {}
+        for n, rule in enumerate(create.inbound_nat_rules):
+            rule_path = create_path + ("inbound_nat_rules", n)
+            if rule.frontend not in frontend_names:
+                yield rule_path + ("frontend",), f"frontend {rule.frontend!r} is not one of this load balancer's frontends"
+            key = (rule.frontend, rule.frontend_port)
+            if key in ports:
+                yield rule_path + ("frontend_port",), f"frontend port {rule.frontend_port} on {rule.frontend!r} is already used by NAT rule {ports[key]!r}"
+            ports.setdefault(key, rule.name)
+        if create.probe.protocol == "Tcp" and create.probe.path is not None:
+            yield create_path + ("probe", "path"), "a Tcp probe has no path"
+        if create.probe.protocol != "Tcp" and not create.probe.path:
+            yield create_path + ("probe", "path"), f"an {create.probe.protocol} probe needs a path such as '/healthz'"
+        if create.probe.path is not None and not create.probe.path.startswith("/"):
+            yield create_path + ("probe", "path"), "probe path must start with '/'"
+
+
+def _usable_address_problem(address: str, subnet: ipaddress.IPv4Network) -> str | None:
+    ip = ipaddress.IPv4Address(address)
+    if ip not in subnet:
+        return f"{address} is outside subnet {subnet}"
+    offset = int(ip) - int(subnet.network_address)
+    if offset < 4 or ip == subnet.broadcast_address:
+        return f"{address} is one of the {RESERVED_PER_SUBNET} addresses Azure reserves in {subnet} (the first four and the last)"
+    return None
+
+
+def usable_addresses(prefix: str) -> int:
+    return max(ipaddress.IPv4Network(prefix).num_addresses - RESERVED_PER_SUBNET, 0)
+
+
+def _address_rules(region: Region, base: PathKey) -> Iterator[Finding]:
+    nat_subnet = ipaddress.IPv4Network(region.nat_subnet.address_prefix)
+    if nat_subnet.prefixlen > SMALLEST_SUBNET_PREFIX:
+        yield base + ("nat_subnet", "address_prefix"), f"/{nat_subnet.prefixlen} is smaller than Azure's smallest subnet (/29)"
+    static_seen: dict[str, PathKey] = {}
+    total = 0
+    for s, link_service in enumerate(region.link_services):
+        if isinstance(link_service.nat_ips, int):
+            total += link_service.nat_ips
+            continue
+        total += len(link_service.nat_ips)
+        for i, address in enumerate(link_service.nat_ips):
+            path = base + ("link_services", s, "nat_ips", i)
+            problem = _usable_address_problem(address, nat_subnet)
+            if problem:
+                yield path, problem
+            if address in static_seen:
+                yield path, f"NAT IP {address} is already used at {_fmt(static_seen[address])}"
+            static_seen.setdefault(address, path)
+    if nat_subnet.prefixlen <= SMALLEST_SUBNET_PREFIX and total > usable_addresses(str(nat_subnet)):
+        yield base + ("nat_subnet", "address_prefix"), (
+            f"the link services of this region need {total} NAT IPs but {nat_subnet} has only "
+            f"{usable_addresses(str(nat_subnet))} usable addresses; size the NAT subnet before it is created"
+        )
+    declared: list[tuple[ipaddress.IPv4Network, PathKey]] = [(nat_subnet, base + ("nat_subnet", "address_prefix"))]
+    if region.load_balancer.create:
+        declared.append((ipaddress.IPv4Network(region.load_balancer.create.frontend_subnet.address_prefix),
+                         base + ("load_balancer", "create", "frontend_subnet", "address_prefix")))
+    if region.vpn_gateway:
+        gateway_path = base + ("vpn_gateway", "gateway_subnet_prefix")
+        gateway = ipaddress.IPv4Network(region.vpn_gateway.gateway_subnet_prefix)
+        if gateway.prefixlen > GATEWAY_SUBNET_MAX_PREFIX:
+            yield gateway_path, f"GatewaySubnet must be /{GATEWAY_SUBNET_MAX_PREFIX} or larger, not /{gateway.prefixlen}"
+        declared.append((gateway, gateway_path))
+    for i, (first, _) in enumerate(declared):
+        for second, second_path in declared[i + 1:]:
+            if first.overlaps(second):
+                yield second_path, f"{second} overlaps {first} declared in the same region"
+
+
+def _tenant_rules(manifest: Manifest) -> Iterator[Finding]:
+    regions = {region.location: region for region in manifest.provider.regions}
+    ids: dict[str, int] = {}
+    for t, tenant in enumerate(manifest.tenants):
+        base: PathKey = ("tenants", t)
+        if tenant.id in ids:
+            yield base + ("id",), f"tenant id {tenant.id!r} is already used by tenants[{ids[tenant.id]}]"
+        ids.setdefault(tenant.id, t)
+        for s, count in Counter(tenant.subscriptions).items():
+            if count > 1:
+                yield base + ("subscriptions", tenant.subscriptions.index(s, tenant.subscriptions.index(s) + 1)), f"subscription {s} is listed twice"
+        region = regions.get(tenant.region)
+        if region is None:
+            yield base + ("region",), f"no region {tenant.region!r} in provider.regions (known: {', '.join(sorted(regions))})"
+        if tenant.connectivity == "vnet_to_vnet":
+            yield from _vnet_to_vnet_tenant_rules(tenant, region, base)
+            continue
+        if tenant.vnet_to_vnet is not None:
+            yield base + ("vnet_to_vnet",), "only tenants with `connectivity: vnet_to_vnet` take a vnet_to_vnet section"
+        if region is not None:
+            names = [ls.name for ls in region.link_services]
+            if tenant.link_service is None and len(names) > 1:
+                yield base + ("link_service",), f"region {region.location} has {len(names)} link services; name one of {', '.join(names)}"
+            elif tenant.link_service is not None and tenant.link_service not in names:
+                yield base + ("link_service",), f"no link service {tenant.link_service!r} in region {region.location} (known: {', '.join(names)})"
+        if tenant.endpoint is not None:
+            match = SUBNET_ID_RE.fullmatch(tenant.endpoint.subnet_id)
+            if match and match["subscription"] not in tenant.subscriptions:
+                yield base + ("endpoint", "subnet_id"), (
+                    f"the endpoint subnet is in subscription {match['subscription']}, which is not among this tenant's "
+                    "subscriptions, so its connection could not be matched to the tenant"
+                )
+        if tenant.state != "offboarded":
+            endpoint_name = generated_endpoint_name(manifest.service.name, tenant.id)
+            problem = name_problem("private_endpoint", endpoint_name)
+            if problem:
+                yield base + ("id",), f"generated {problem}; shorten the service name or tenant id"
+
+
+def _vnet_to_vnet_tenant_rules(tenant, region: Region | None, base: PathKey) -> Iterator[Finding]:
+    if tenant.vnet_to_vnet is None:
+        yield base + ("vnet_to_vnet",), "a vnet_to_vnet tenant needs a vnet_to_vnet section (gateway_id, shared_key_secret)"
+    for field in ("endpoint", "link_service", "request_message"):
+        if getattr(tenant, field) is not None:
+            yield base + (field,), f"a vnet_to_vnet tenant has no {field} (it connects through the VPN gateway)"
+    if region is not None and region.vpn_gateway is None:
+        yield base + ("region",), f"region {region.location} has vnet_to_vnet tenants but no vpn_gateway"
+
+
+def generated_endpoint_name(service: str, tenant_id: str) -> str:
+    return f"pe-{service}-{tenant_id}"
+
+
+def tenant_link_service(manifest: Manifest, tenant) -> str | None:
+    """The link service a private-link tenant connects to (the region's only one by default)."""
+    if tenant.connectivity != "private_link":
+        return None
+    if tenant.link_service is not None:
+        return tenant.link_service
+    for region in manifest.provider.regions:
+        if region.location == tenant.region and len(region.link_services) == 1:
+            return region.link_services[0].name
+    return None
+
+
+def _link_service_limits(manifest: Manifest) -> Iterator[Finding]:
+    members: dict[str, list[int]] = defaultdict(list)
+    for t, tenant in enumerate(manifest.tenants):
+        name = tenant_link_service(manifest, tenant)
+        if name is not None and tenant.state != "offboarded":
+            members[name].append(t)
+    public = manifest.provider.visibility == "public"
+    for r, region in enumerate(manifest.provider.regions):
+        for s, link_service in enumerate(region.link_services):
+            path: PathKey = ("provider", "regions", r, "link_services", s)
+            tenants = [manifest.tenants[t] for t in members.get(link_service.name, [])]
+            endpoints = sum(tenant.endpoints for tenant in tenants)
+            if endpoints > MAX_ENDPOINTS_PER_LINK_SERVICE:
+                yield path, (
+                    f"tenants of link service {link_service.name!r} plan {endpoints} private endpoints; a Private Link "
+                    f"Service accepts at most {MAX_ENDPOINTS_PER_LINK_SERVICE}: add a shard (another link service on "
+                    "its own frontend) and move tenants to it with `link_service`"
+                )
+            visible = {s for tenant in tenants for s in tenant.subscriptions}
+            auto = {s for tenant in tenants if tenant.state == "active" and tenant.approval == "auto" for s in tenant.subscriptions}
+            if not public and len(visible) > MAX_SUBSCRIPTIONS_PER_LIST:
+                yield path, (
+                    f"{len(visible)} subscriptions in the visibility list of {link_service.name!r}; Azure allows at most "
+                    f"{MAX_SUBSCRIPTIONS_PER_LIST}: set provider.visibility to public and approve connections with "
+                    "`plgen approvals`, or move tenants to another shard"
+                )
+            if len(auto) > MAX_SUBSCRIPTIONS_PER_LIST:
+                yield path, (
+                    f"{len(auto)} subscriptions in the auto-approval list of {link_service.name!r}; Azure allows at most "
+                    f"{MAX_SUBSCRIPTIONS_PER_LIST}: switch some tenants to `approval: manual` (approved with `plgen "
+                    "approvals`) or move tenants to another shard"
+                )
+            owners: dict[str, int] = {}
+            for t in members.get(link_service.name, []):
+                for i, subscription in enumerate(manifest.tenants[t].subscriptions):
+                    if subscription in owners and owners[subscription] != t:
+                        yield ("tenants", t, "subscriptions", i), (
+                            f"subscription {subscription} also belongs to tenant {manifest.tenants[owners[subscription]].id!r} "
+                            f"on link service {link_service.name!r}; approvals could not tell the two apart"
+                        )
+                    owners.setdefault(subscription, t)

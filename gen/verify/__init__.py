@@ -1,0 +1,128 @@
+"""Stage 5, verify: every rendered file is parsed back and checked before anything is written.
+
+- every file that allows comments opens with the constant header line;
+- `.tf`: parses (python-hcl2), every resource/data block matches the azurerm schema, every
+  reference in its module resolves;
+- `.json`: parses and holds exactly the plan's values;
+- equivalence: the facts read back from the parsed output equal the plan's facts.
+
+Checks of file contents are memoised by content hash: identical bytes (the consumer module
+is the same for every tenant) are parsed and checked once per run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Location, Problem, VerificationError
+from ..plan import Plan
+from . import facts as facts_module
+from . import hcl
+from .terraform import ParsedModule, reference_problems, schema_problems
+
+COMMENT_PREFIX = {".tf": "# ", ".md": "<!-- ", ".bicep": "// ", ".cfg": "# ", ".conf": "# ", ".yaml": "# "}
+
+
+@dataclass
+class Report:
+    files: int = 0
+    parsed: int = 0
+    reused: int = 0
+    units: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Verifier:
+    def __init__(self, plan: Plan, files: dict[str, str]):
+        self.plan = plan
+        self.files = files
+        self.report = Report(files=len(files))
+        self.specs = {spec.path: spec for spec in plan.files}
+        self.parsed_by_sha: dict[str, dict[str, Any] | None] = {}
+        self.problems_by_sha: dict[str, list[str]] = {}
+
+    def fail(self, path: str, message: str) -> None:
+        self.report.problems.append(Problem(Location(path), message))
+
+    def run(self) -> Report:
+        for path, text in self.files.items():
+            self.check_header(path, text)
+            if path.endswith(".tf"):
+                self.check_terraform_file(path, text)
+            elif path.endswith(".json"):
+                self.check_json(path, text)
+        modules: dict[str, list[str]] = defaultdict(list)
+        for path in self.files:
+            if path.endswith(".tf"):
+                modules[posixpath.dirname(path)].append(path)
+        module_memo: dict[str, list[str]] = {}
+        parsed_modules: dict[str, ParsedModule] = {}
+        for directory, paths in sorted(modules.items()):
+            parsed = {posixpath.basename(p): self.parsed_by_sha.get(_sha(self.files[p])) for p in sorted(paths)}
+            if any(value is None for value in parsed.values()):
+                continue
+            key = _sha("\0".join(f"{name}\0{_sha(self.files[posixpath.join(directory, name)])}" for name in sorted(parsed)))
+            module = ParsedModule.from_files(parsed)  # cheap: reuses the parsed dicts
+            parsed_modules[directory] = module
+            if key not in module_memo:
+                module_memo[key] = list(reference_problems(module))
+            for message in module_memo[key]:
+                self.fail(directory, message)
+        self.report.units = len(parsed_modules)
+        for path, message in facts_module.equivalence_problems(self.plan, self.files, parsed_modules):
+            self.fail(path, message)
+        return self.report
+
+    def check_header(self, path: str, text: str) -> None:
+        prefix = COMMENT_PREFIX.get(posixpath.splitext(path)[1])
+        if prefix is None:
+            return
+        expected = prefix + self.plan.header + (" -->" if prefix == "<!-- " else "")
+        if text.split("\n", 1)[0] != expected:
+            self.fail(path, f"first line is not the constant header {expected!r}")
+
+    def check_terraform_file(self, path: str, text: str) -> None:
+        sha = _sha(text)
+        if sha in self.problems_by_sha:
+            self.report.reused += 1
+        else:
+            self.report.parsed += 1
+            problems: list[str] = []
+            try:
+                parsed = hcl.parse(text)
+            except hcl.HclError as err:
+                parsed = None
+                problems.append(str(err))
+            if parsed is not None:
+                problems.extend(schema_problems(parsed))
+            self.parsed_by_sha[sha] = parsed
+            self.problems_by_sha[sha] = problems
+        for message in self.problems_by_sha[sha]:
+            self.fail(path, message)
+
+    def check_json(self, path: str, text: str) -> None:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            self.fail(path, f"does not parse as JSON: {err}")
+            return
+        spec = self.specs.get(path)
+        if spec is not None and spec.data is not None and value != json.loads(json.dumps(spec.data)):
+            self.fail(path, "JSON does not hold the plan's values")
+
+
+def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_dir=None) -> Report:
+    """Raise VerificationError naming every failed file and check; else return the report."""
+    report = Verifier(plan, files).run()
+    if report.problems:
+        raise VerificationError(report.problems)
+    return report

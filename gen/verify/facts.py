@@ -1,0 +1,118 @@
+"""Plan equivalence: the facts a reviewer cares about (names, access lists, NAT IPs, alias,
+request message, DNS records), read back from the parsed output and compared with the plan.
+
+Each format has an extractor returning {unit: {fact: value}}; `compare` names both sides of
+every disagreement. Bicep extraction joins this in gen.verify.bicep.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any, Iterator
+
+from ..plan import PROVIDER_TERRAFORM, Plan, tenant_dir
+
+from .terraform import ParsedModule, _label, evaluate
+
+Facts = dict[str, dict[str, Any]]
+
+
+def plan_facts(plan: Plan, tenant_ids: set[str]) -> Facts:
+    facts: Facts = {}
+    for ls in plan.provider.link_services:
+        facts[f"link service {ls.name}"] = {
+            "name": ls.name,
+            "location": ls.location,
+            "visibility": sorted(ls.visibility_subscription_ids),
+            "auto_approval": sorted(ls.auto_approval_subscription_ids),
+            "nat_ip_count": len(ls.nat_ips),
+            "static_nat_ips": [ip.private_ip for ip in ls.nat_ips if ip.private_ip],
+            "proxy_protocol": plan.provider.proxy_protocol,
+        }
+    for tenant in plan.tenants:
+        if tenant.id not in tenant_ids:
+            continue
+        facts[f"tenant {tenant.id}"] = {
+            "endpoint_name": tenant.endpoint_name,
+            "alias": tenant.alias,
+            "manual_connection": True,
+            "request_message": tenant.request_message,
+            "private_ip": tenant.private_ip,
+            "dns_zone": tenant.dns_zone_name,
+            "dns_records": ["@"],
+        }
+    return facts
+
+
+def _single(body: dict, key: str) -> dict:
+    blocks = body.get(key) or [{}]
+    return blocks[0]
+
+
+def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, ParsedModule]) -> Facts:
+    facts: Facts = {}
+    provider = modules.get(PROVIDER_TERRAFORM)
+    if provider is not None:
+        variables = json.loads(files.get(f"{PROVIDER_TERRAFORM}/terraform.tfvars.json", "{}"))
+        for (type_name, _), body in sorted(provider.resources.items()):
+            if type_name != "azurerm_private_link_service":
+                continue
+            name = evaluate(body.get("name"), variables, provider)
+            nat = body.get("nat_ip_configuration", [])
+            facts[f"link service {name}"] = {
+                "name": name,
+                "location": evaluate(body.get("location"), variables, provider),
+                "visibility": sorted(evaluate(body.get("visibility_subscription_ids", []), variables, provider)),
+                "auto_approval": sorted(evaluate(body.get("auto_approval_subscription_ids", []), variables, provider)),
+                "nat_ip_count": len(nat),
+                "static_nat_ips": [evaluate(n["private_ip_address"], variables, provider) for n in nat if "private_ip_address" in n],
+                "proxy_protocol": body.get("proxy_protocol_enabled"),
+            }
+    for directory, module in modules.items():
+        if not directory.startswith("tenants/"):
+            continue
+        tenant_id = directory.split("/")[1]
+        variables = json.loads(files.get(f"{directory}/terraform.tfvars.json", "{}"))
+        endpoint = next((b for (t, _), b in module.resources.items() if t == "azurerm_private_endpoint"), {})
+        connection = _single(endpoint, "private_service_connection")
+        zone = next((b for (t, _), b in module.resources.items() if t == "azurerm_private_dns_zone"), {})
+        records = [b for (t, _), b in sorted(module.resources.items()) if t == "azurerm_private_dns_a_record"]
+        static = any(_label(label) == "ip_configuration" for dyn in endpoint.get("dynamic", []) for label in dyn)
+        facts[f"tenant {tenant_id}"] = {
+            "endpoint_name": evaluate(endpoint.get("name"), variables, module),
+            "alias": evaluate(connection.get("private_connection_resource_alias"), variables, module),
+            "manual_connection": connection.get("is_manual_connection"),
+            "request_message": evaluate(connection.get("request_message"), variables, module),
+            "private_ip": evaluate("${var.private_ip}", variables, module) if static else None,
+            "dns_zone": evaluate(zone.get("name"), variables, module),
+            "dns_records": [evaluate(r.get("name"), variables, module) for r in records],
+        }
+    return facts
+
+
+def compare(expected: Facts, actual: Facts, expected_side: str, actual_side: str) -> Iterator[tuple[str, str]]:
+    for unit in sorted(set(expected) | set(actual)):
+        if unit not in actual:
+            yield unit, f"{expected_side} has {unit} but {actual_side} does not"
+            continue
+        if unit not in expected:
+            yield unit, f"{actual_side} has {unit} but {expected_side} does not"
+            continue
+        for key in sorted(set(expected[unit]) | set(actual[unit])):
+            left, right = expected[unit].get(key), actual[unit].get(key)
+            if left != right:
+                yield unit, f"{key}: {expected_side} says {left!r}, {actual_side} says {right!r}"
+
+
+def unit_path(unit: str) -> str:
+    kind, name = unit.split(" ", 1) if unit.startswith("tenant ") else ("provider", unit)
+    return tenant_dir(name) if kind == "tenant" else PROVIDER_TERRAFORM
+
+
+def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, ParsedModule]) -> Iterator[tuple[str, str]]:
+    rendered_tenants = {path.split("/")[1] for path in files if path.startswith("tenants/")}
+    expected = plan_facts(plan, rendered_tenants)
+    actual = terraform_facts(plan, files, modules)
+    for unit, message in compare(expected, actual, "the plan", "the Terraform"):
+        yield unit_path(unit), f"{unit}: {message}"
