@@ -7,6 +7,7 @@ present) instead of using a Loader, because a Loader would silently accept what 
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ _resolver = Resolver()
 _constructor = SafeConstructor()
 
 PathKey = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def format_path(path: PathKey) -> str:
@@ -36,8 +38,12 @@ def format_path(path: PathKey) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif part == "[key]":  # pydantic's marker for a problem with a mapping key itself
+            continue
+        elif _PLAIN_KEY.fullmatch(part):
+            text += f".{part}" if text else part
         else:
-            text += f".{part}" if text else str(part)
+            text += "[" + json.dumps(part, ensure_ascii=True) + "]"
     return text
 
 
@@ -54,6 +60,8 @@ class Document:
     def locate(self, path: PathKey, *, at_key: bool = False) -> Location:
         """The location of `path`, or of its nearest written ancestor (a missing field is
         reported where its parent mapping starts)."""
+        if path and path[-1] == "[key]":
+            path, at_key = tuple(path[:-1]), True
         probe = tuple(path)
         while True:
             table = self.key_marks if at_key and probe == tuple(path) else self.marks

@@ -104,7 +104,7 @@ def _free_text(value: str) -> str:
         if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
             raise ValueError(
                 f"contains the invisible or control character U+{ord(char):04X} "
-                f"({unicodedata.name(char, 'unnamed')}) at position {index + 1}"
+                f"({unicodedata.name(char, 'a control character')}) at position {index + 1}"
             )
     if len(value) > MAX_FREE_TEXT:
         raise ValueError(f"longer than {MAX_FREE_TEXT} characters")
@@ -138,6 +138,23 @@ NatIps = Annotated[
     WithJsonSchema({"oneOf": [{"type": "integer", "minimum": 1, "maximum": 8},
                               {"type": "array", "items": {"type": "string", "format": "ipv4"}, "minItems": 1, "maxItems": 8}]}),
 ]
+def _request_message(value: str) -> str:
+    if len(value) > MAX_REQUEST_MESSAGE:
+        raise ValueError(f"at most {MAX_REQUEST_MESSAGE} characters (Azure's limit), not {len(value)}")
+    return value
+
+
+# Folder names on Windows checkouts of the GitOps repository cannot be device names.
+_WINDOWS_DEVICE_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(1, 10)}
+
+
+def _tenant_id(value: str) -> str:
+    _slug(value)
+    if value in _WINDOWS_DEVICE_NAMES:
+        raise ValueError(f"{value!r} is a reserved device name on Windows and cannot name a folder")
+    return value
+
+
 Guid = Annotated[str, AfterValidator(_guid)]
 Slug = Annotated[str, AfterValidator(_slug)]
 Location = Annotated[str, AfterValidator(_location)]
@@ -162,7 +179,7 @@ class Service(Model):
     fqdn: Fqdn
     ports: Annotated[list[Port], Field(min_length=1, max_length=16)]
     proxy_protocol: bool = True
-    tags: dict[Annotated[str, Field(min_length=1, max_length=512)], FreeText] = {}
+    tags: dict[Annotated[str, Field(min_length=1, max_length=512), AfterValidator(_free_text)], FreeText] = {}
 
 
 class VnetRef(Model):
@@ -266,13 +283,13 @@ class VnetToVnet(Model):
 
 
 class Tenant(Model):
-    id: Slug
+    id: Annotated[str, AfterValidator(_tenant_id)]
     display_name: FreeText
     region: Location
     link_service: AzureName | None = None
     subscriptions: Annotated[list[Guid], Field(min_length=1)]
     approval: Literal["auto", "manual"] = "manual"
-    request_message: Annotated[FreeText, Field(max_length=MAX_REQUEST_MESSAGE)] | None = None
+    request_message: Annotated[str, AfterValidator(_free_text), AfterValidator(_request_message)] | None = None
     state: Literal["active", "suspended", "offboarded"] = "active"
     connectivity: Literal["private_link", "vnet_to_vnet"] = "private_link"
     endpoints: Annotated[int, Field(ge=0, le=1000)] = 1

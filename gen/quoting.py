@@ -77,7 +77,7 @@ def json_text(value: object) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~&")
+_MARKDOWN_SPECIAL = set("\\`*_[]|~")  # free text never starts a line, so # - + need no escape
 
 
 def markdown_text(value: object) -> str:

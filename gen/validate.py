@@ -52,8 +52,9 @@ def _pydantic_problem(document: Document, error: dict[str, Any]) -> Problem:
         return Problem(document.locate(path), str(error["ctx"]["error"]))
     if kind == "string_type":
         got = error["input"]
-        hint = "; quote it to write it as text" if got is not None and not isinstance(got, (dict, list)) else ""
-        return Problem(document.locate(path), f"expected text, got {_yaml_kind(got)} {got!r}{hint}")
+        if got is None or isinstance(got, (dict, list)):
+            return Problem(document.locate(path), f"expected text, got {_yaml_kind(got)}")
+        return Problem(document.locate(path), f"expected text, but YAML reads this value as {_yaml_kind(got)} ({got!r}); quote it to keep it as text")
     if kind in ("int_type", "bool_type", "list_type", "dict_type", "model_type"):
         expected = {"int_type": "a whole number", "bool_type": "true or false", "list_type": "a list",
                     "dict_type": "a mapping", "model_type": "a mapping"}[kind]

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gen.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "tenants.yaml"
+MINIMAL = ROOT / "tests" / "data" / "minimal.yaml"
+INVALID = ROOT / "tests" / "invalid"
+
+
+def run_cli(*args: str, cwd: Path | None = None):
+    """Run the plgen CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def run_plgen(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run plgen in a separate process (for determinism, signals and concurrency tests)."""
+    return subprocess.run([sys.executable, "-m", "gen.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd or ROOT)
+
+
+def tree(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def terraform() -> str:
+    path = shutil.which("terraform")
+    if path is None:
+        pytest.skip("terraform is not on PATH (needed for terraform fmt and the provider-less harness)")
+    return path
+
+
+@pytest.fixture
+def example_out(tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    result = run_cli("render", EXAMPLE, "-o", out)
+    assert result.exit_code == 0, result.output
+    return out

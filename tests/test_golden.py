@@ -1,0 +1,86 @@
+"""The example manifest's rendering: a golden tree, the committed out/, determinism, and
+terraform's own formatter as ground truth for syntax."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from conftest import EXAMPLE, ROOT, run_cli, run_plgen, tree
+
+OUT = ROOT / "out"
+
+
+def test_example_matches_the_golden_snapshot_tree(example_out: Path, snapshot):
+    snapshot.snapshot_dir = Path(__file__).parent / "snapshots" / "golden" / "example"
+    snapshot.assert_match_dir(nested(tree(example_out)), "out")
+
+
+def nested(files: dict[str, bytes]) -> dict:
+    """{'a/b': data} -> {'a': {'b': text}}: pytest-snapshot's directory form."""
+    root: dict = {}
+    for path, data in files.items():
+        node = root
+        *parents, name = path.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[name] = data.decode("utf-8")
+    return root
+
+
+def test_committed_out_is_current():
+    result = run_cli("render", EXAMPLE, "-o", OUT, "--check")
+    assert result.exit_code == 0, f"out/ is stale; run `make example` and review the diff:\n{result.output}"
+
+
+def test_output_is_identical_across_hash_seeds(tmp_path: Path):
+    trees = []
+    for seed in ("1", "4242"):
+        out = tmp_path / f"seed-{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = run_plgen("render", EXAMPLE, "-o", out, env=env)
+        assert result.returncode == 0, result.stderr
+        trees.append(tree(out))
+    assert trees[0] == trees[1]
+    assert len(trees[0]) > 30
+
+
+def test_output_has_no_absolute_paths_timestamps_or_crlf(example_out: Path):
+    for path, data in tree(example_out).items():
+        text = data.decode("utf-8")
+        assert "\r" not in text, path
+        assert str(ROOT) not in text and "/tmp" not in text, path
+        assert text.endswith("\n"), path
+
+
+def test_offboarded_tenants_get_no_folder_and_leave_both_lists(example_out: Path):
+    assert not (example_out / "tenants" / "umbrella").exists()
+    region = (example_out / "provider/terraform/region-eastus2.tf").read_text()
+    assert "4444dddd-0000-4000-8000-000000000006" not in region
+
+
+def test_lock_file_lists_every_file_with_its_digest(example_out: Path):
+    lock = json.loads((example_out / ".plgen-lock.json").read_text())
+    assert set(lock) == {"tool_version", "template_release", "manifest_sha256", "files"}
+    files = tree(example_out)
+    del files[".plgen-lock.json"]
+    import hashlib
+
+    assert lock["files"] == {p: hashlib.sha256(b).hexdigest() for p, b in files.items()}
+    assert lock["manifest_sha256"] == hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
+
+
+def test_terraform_fmt_accepts_every_file(example_out: Path, terraform: str):
+    result = subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(example_out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_consumer_module_files_are_identical_for_every_tenant(example_out: Path):
+    modules = {}
+    for tenant in sorted((example_out / "tenants").iterdir()):
+        modules[tenant.name] = {p.name: p.read_bytes() for p in (tenant / "terraform").glob("*.tf")}
+    first = next(iter(modules.values()))
+    assert all(files == first for files in modules.values())
