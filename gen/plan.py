@@ -45,7 +45,7 @@ class LinkServicePlan:
 class RegionPlan:
     location: str
     tf_id: str
-    bicep_id: str
+    nat_subnet_bicep_id: str
     vnet_name: str
     vnet_resource_group: str
     nat_subnet_name: str
@@ -69,6 +69,9 @@ class ProviderPlan:
 
     def tfvars(self) -> dict[str, Any]:
         return {"tags": dict(self.tags)}
+
+    def bicep_parameters(self) -> dict[str, Any]:
+        return deployment_parameters({"tags": dict(self.tags)})
 
 
 @dataclass(frozen=True)
@@ -115,12 +118,39 @@ class TenantPlan:
         values.update({key: value for key, value in optional.items() if value is not None})
         return dict(sorted(values.items()))
 
+    def bicep_parameters(self) -> dict[str, Any]:
+        """main.parameters.json: the same values under the Bicep template's parameter names."""
+        return deployment_parameters({BICEP_PARAMETER_NAMES[name]: value for name, value in self.tfvars().items()
+                                      if name in BICEP_PARAMETER_NAMES})
+
     @property
     def missing_inputs(self) -> tuple[str, ...]:
         """Consumer module inputs the manifest does not know yet (the README asks for them)."""
         required = ("private_link_service_alias", "location", "resource_group_name", "subnet_id")
         known = self.tfvars()
         return tuple(name for name in required if name not in known)
+
+
+BICEP_PARAMETER_NAMES = {
+    "location": "location",
+    "subnet_id": "subnetId",
+    "private_ip": "privateIp",
+    "private_link_service_alias": "privateLinkServiceAlias",
+    "request_message": "requestMessage",
+    "endpoint_name": "endpointName",
+    "connection_name": "connectionName",
+    "dns_zone_name": "dnsZoneName",
+    "dns_link_name": "dnsLinkName",
+}
+
+
+def deployment_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """An ARM deployment parameters file (what `az deployment group create --parameters @file` reads)."""
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {name: {"value": value} for name, value in sorted(values.items())},
+    }
 
 
 @dataclass(frozen=True)
@@ -196,7 +226,7 @@ def _provider_plan(manifest: Manifest) -> ProviderPlan:
             link_services.append(LinkServicePlan(
                 name=link_service.name,
                 tf_id=tf_identifier(link_service.name),
-                bicep_id=bicep_identifier("pls", link_service.name),
+                bicep_id=bicep_identifier(link_service.name),
                 location=region.location,
                 frontend=link_service.frontend,
                 nat_ips=nat_ips,
@@ -209,7 +239,7 @@ def _provider_plan(manifest: Manifest) -> ProviderPlan:
         regions.append(RegionPlan(
             location=region.location,
             tf_id=tf_identifier(region.location),
-            bicep_id=bicep_identifier(region.location),
+            nat_subnet_bicep_id=bicep_identifier("nat_subnet", region.location),
             vnet_name=region.vnet.name,
             vnet_resource_group=region.vnet.resource_group,
             nat_subnet_name=region.nat_subnet.name,
@@ -271,6 +301,7 @@ def _tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> TenantPl
 
 
 PROVIDER_TERRAFORM = "provider/terraform"
+PROVIDER_BICEP = "provider/bicep"
 
 
 def _provider_files(plan: Plan) -> tuple[OutputFile, ...]:
@@ -286,6 +317,11 @@ def _provider_files(plan: Plan) -> tuple[OutputFile, ...]:
             f"{PROVIDER_TERRAFORM}/region-{region.location}.tf", "terraform/provider/region.tf.j2",
             context={**context, "region": region},
         ))
+    files += [
+        OutputFile(f"{PROVIDER_BICEP}/main.bicep", "bicep/provider/main.bicep.j2", context=context),
+        OutputFile(f"{PROVIDER_BICEP}/modules/nat-subnet.bicep", "bicep/provider/modules/nat-subnet.bicep.j2"),
+        OutputFile(f"{PROVIDER_BICEP}/main.parameters.json", data=plan.provider.bicep_parameters()),
+    ]
     return tuple(files)
 
 
@@ -302,7 +338,12 @@ def _tenant_files(plan: Plan, tenant: TenantPlan) -> tuple[OutputFile, ...]:
         OutputFile(f"{base}/terraform/{name}", f"terraform/consumer/{name}.j2", unit=unit)
         for name in ("versions.tf", "variables.tf", "main.tf", "outputs.tf")
     ]
-    return tuple(module) + (
+    bicep = [
+        OutputFile(f"{base}/bicep/main.bicep", "bicep/consumer/main.bicep.j2", unit=unit),
+        OutputFile(f"{base}/bicep/modules/endpoint-ip.bicep", "bicep/consumer/modules/endpoint-ip.bicep.j2", unit=unit),
+        OutputFile(f"{base}/bicep/main.parameters.json", data=tenant.bicep_parameters(), unit=unit),
+    ]
+    return tuple(module) + tuple(bicep) + (
         OutputFile(f"{base}/terraform/terraform.tfvars.json", data=tenant.tfvars(), unit=unit),
         OutputFile(f"{base}/README.md", "docs/tenant-README.md.j2", unit=unit, context={"tenant": tenant}),
     )

@@ -21,6 +21,7 @@ FILTERS = {
     "hcl_list": hcl_list,
     "hcl_bool": hcl_bool,
     "bicep": bicep_quote,
+    "bicep_bool": hcl_bool,
     "md": markdown_text,
     "md_code": markdown_code,
 }

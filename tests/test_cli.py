@@ -51,6 +51,6 @@ def test_render_reports_what_it_verified(tmp_path: Path):
     result = run_cli("render", EXAMPLE, "-o", tmp_path / "out", "--format", "json")
     payload = json.loads(result.stdout)
     assert payload["status"] == "written"
-    assert payload["verified"]["files"] == 36
+    assert payload["verified"]["files"] == 54
     # the five tenant modules are the same bytes: parsed once, reused four times each file
-    assert payload["verified"]["reused"] == 16
+    assert payload["verified"]["reused"] == 24  # 5 tenants x 6 shared .tf/.bicep files, 4 reused each

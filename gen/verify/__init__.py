@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location, Problem, VerificationError
-from ..plan import Plan
+from ..plan import BICEP_PARAMETER_NAMES, Plan
 from . import facts as facts_module
-from . import hcl
+from . import bicep, hcl
 from .terraform import ParsedModule, reference_problems, schema_problems
 
 COMMENT_PREFIX = {".tf": "# ", ".md": "<!-- ", ".bicep": "// ", ".cfg": "# ", ".conf": "# ", ".yaml": "# "}
@@ -58,6 +58,8 @@ class Verifier:
             self.check_header(path, text)
             if path.endswith(".tf"):
                 self.check_terraform_file(path, text)
+            elif path.endswith(".bicep"):
+                self.check_bicep_file(path, text)
             elif path.endswith(".json"):
                 self.check_json(path, text)
         modules: dict[str, list[str]] = defaultdict(list)
@@ -77,10 +79,60 @@ class Verifier:
                 module_memo[key] = list(reference_problems(module))
             for message in module_memo[key]:
                 self.fail(directory, message)
-        self.report.units = len(parsed_modules)
-        for path, message in facts_module.equivalence_problems(self.plan, self.files, parsed_modules):
+        bicep_units = self.check_bicep_units()
+        self.report.units = len(parsed_modules) + len(bicep_units)
+        for path, message in facts_module.equivalence_problems(self.plan, self.files, parsed_modules, bicep_units):
             self.fail(path, message)
         return self.report
+
+    def check_bicep_file(self, path: str, text: str) -> None:
+        sha = _sha(text)
+        if sha in self.problems_by_sha:
+            self.report.reused += 1
+        else:
+            self.report.parsed += 1
+            problems = list(bicep.literal_problems(text))
+            try:
+                parsed = bicep.BicepFile.of(bicep.parse(text))
+            except bicep.BicepError as err:
+                parsed = None
+                problems.append(str(err))
+            if parsed is not None:
+                try:
+                    problems.extend(bicep.resource_problems(parsed))
+                except bicep.BicepError as err:
+                    problems.append(str(err))
+            self.parsed_by_sha[sha] = parsed
+            self.problems_by_sha[sha] = problems
+        for message in self.problems_by_sha[sha]:
+            self.fail(path, message)
+
+    def check_bicep_units(self) -> dict[str, "bicep.BicepUnit"]:
+        """Each bicep/ directory: module calls match module files, parameters match main.bicep."""
+        units: dict[str, bicep.BicepUnit] = {}
+        for path in sorted(self.files):
+            if not path.endswith("/bicep/main.bicep"):
+                continue
+            directory = posixpath.dirname(path)
+            main = self.parsed_by_sha.get(_sha(self.files[path]))
+            if main is None:
+                continue
+            modules = {}
+            for other in self.files:
+                if other.startswith(directory + "/modules/") and other.endswith(".bicep"):
+                    parsed = self.parsed_by_sha.get(_sha(self.files[other]))
+                    if parsed is not None:
+                        modules[other[len(directory) + 1:]] = parsed
+            for message in bicep.module_problems(main, modules):
+                self.fail(path, message)
+            parameters_path = f"{directory}/main.parameters.json"
+            parameters = json.loads(self.files.get(parameters_path, "{}"))
+            spec = self.specs.get(path)
+            may_be_missing = set(bicep_missing_parameters(self.plan, spec.unit if spec else ""))
+            for message in bicep.parameter_file_problems(main, parameters, may_be_missing):
+                self.fail(parameters_path, message)
+            units[directory] = bicep.BicepUnit(main, parameters.get("parameters", {}))
+        return units
 
     def check_header(self, path: str, text: str) -> None:
         prefix = COMMENT_PREFIX.get(posixpath.splitext(path)[1])
@@ -118,6 +170,14 @@ class Verifier:
         spec = self.specs.get(path)
         if spec is not None and spec.data is not None and value != json.loads(json.dumps(spec.data)):
             self.fail(path, "JSON does not hold the plan's values")
+
+
+def bicep_missing_parameters(plan: Plan, unit: str) -> list[str]:
+    """Parameters a tenant's bundle may leave open (the README asks the tenant for them)."""
+    if not unit.startswith("tenant:"):
+        return []
+    tenant = next((t for t in plan.tenants if t.id == unit.split(":", 1)[1]), None)
+    return [BICEP_PARAMETER_NAMES[name] for name in tenant.missing_inputs] if tenant else []
 
 
 def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_dir=None) -> Report:

@@ -11,7 +11,8 @@ import json
 import posixpath
 from typing import Any, Iterator
 
-from ..plan import PROVIDER_TERRAFORM, Plan, tenant_dir
+from ..plan import PROVIDER_BICEP, PROVIDER_TERRAFORM, Plan, tenant_dir
+from .bicep import BicepUnit
 
 from .terraform import ParsedModule, _label, evaluate
 
@@ -91,6 +92,56 @@ def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, Parsed
     return facts
 
 
+def _conditional_array(value: Any) -> list:
+    """`cond ? [] : [x]` (how an optional block is written): the non-empty branch."""
+    if isinstance(value, dict) and "operator" in value and value["operator"].get("type") == "conditional":
+        operands = value["operator"]["operands"]
+        return operands["false_value"] or operands["true_value"]
+    return value if isinstance(value, list) else []
+
+
+def bicep_facts(plan: Plan, units: dict[str, BicepUnit]) -> Facts:
+    facts: Facts = {}
+    provider = units.get(PROVIDER_BICEP)
+    if provider is not None:
+        for config in provider.resources("Microsoft.Network/privateLinkServices"):
+            properties = config.get("properties", {})
+            name = provider.value(config.get("name"))
+            ip_configs = properties.get("ipConfigurations", [])
+            facts[f"link service {name}"] = {
+                "name": name,
+                "location": provider.value(config.get("location")),
+                "visibility": sorted(provider.value(properties.get("visibility", {}).get("subscriptions", []))),
+                "auto_approval": sorted(provider.value(properties.get("autoApproval", {}).get("subscriptions", []))),
+                "nat_ip_count": len(ip_configs),
+                "static_nat_ips": [provider.value(c["properties"]["privateIPAddress"]) for c in ip_configs
+                                   if "privateIPAddress" in c.get("properties", {})],
+                "proxy_protocol": properties.get("enableProxyProtocol"),
+            }
+    for directory, unit in units.items():
+        if not directory.startswith("tenants/"):
+            continue
+        tenant_id = directory.split("/")[1]
+        endpoint = next(iter(unit.resources("Microsoft.Network/privateEndpoints")), {})
+        properties = endpoint.get("properties", {})
+        manual = properties.get("manualPrivateLinkServiceConnections") or []
+        automatic = properties.get("privateLinkServiceConnections") or []
+        connection = (manual or automatic or [{}])[0].get("properties", {})
+        ip_configs = _conditional_array(properties.get("ipConfigurations"))
+        zone = next(iter(unit.resources("Microsoft.Network/privateDnsZones")), {})
+        records = unit.resources("Microsoft.Network/privateDnsZones/A")
+        facts[f"tenant {tenant_id}"] = {
+            "endpoint_name": unit.value(endpoint.get("name")),
+            "alias": unit.value(connection.get("privateLinkServiceId")),
+            "manual_connection": bool(manual) and not automatic,
+            "request_message": unit.value(connection.get("requestMessage")),
+            "private_ip": unit.value(ip_configs[0]["properties"]["privateIPAddress"]) if ip_configs else None,
+            "dns_zone": unit.value(zone.get("name")),
+            "dns_records": [unit.value(r.get("name")) for r in records],
+        }
+    return facts
+
+
 def compare(expected: Facts, actual: Facts, expected_side: str, actual_side: str) -> Iterator[tuple[str, str]]:
     for unit in sorted(set(expected) | set(actual)):
         if unit not in actual:
@@ -110,9 +161,13 @@ def unit_path(unit: str) -> str:
     return tenant_dir(name) if kind == "tenant" else PROVIDER_TERRAFORM
 
 
-def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, ParsedModule]) -> Iterator[tuple[str, str]]:
+def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, ParsedModule],
+                         bicep_units: dict[str, BicepUnit]) -> Iterator[tuple[str, str]]:
+    """The Terraform must state the plan's facts, and the Bicep the Terraform's."""
     rendered_tenants = {path.split("/")[1] for path in files if path.startswith("tenants/")}
     expected = plan_facts(plan, rendered_tenants)
-    actual = terraform_facts(plan, files, modules)
-    for unit, message in compare(expected, actual, "the plan", "the Terraform"):
+    terraform = terraform_facts(plan, files, modules)
+    for unit, message in compare(expected, terraform, "the plan", "the Terraform"):
+        yield unit_path(unit), f"{unit}: {message}"
+    for unit, message in compare(terraform, bicep_facts(plan, bicep_units), "the Terraform", "the Bicep"):
         yield unit_path(unit), f"{unit}: {message}"
