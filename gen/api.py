@@ -33,7 +33,7 @@ def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: 
     manifest, document = load_manifest(path)
     the_plan = plan_stage.build_plan(manifest, Path(path).name, only=only)
     files = render_stage.render(the_plan, templates)
-    report = verify_stage.verify(the_plan, files, jobs=jobs, cache_dir=cache_dir)
+    report = verify_stage.verify(the_plan, files, jobs=jobs, cache_dir=cache_dir, templates=templates)
     digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
     return Rendered(the_plan, files, digest, report)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from . import __version__, api
-from .errors import DriftError, PlgenError
+from .errors import PlgenError
+from .verify.cache import default_cache_dir
 
 FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help="Output for people (text) or programs (json).")
@@ -69,15 +70,20 @@ def validate(manifest: str, output_format: str) -> None:
 @click.option("--templates", type=click.Path(file_okay=False, exists=True), default=None,
               help="Use templates from this directory instead of the built-in ones.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@click.option("--no-cache", is_flag=True, help="Verify every unit, even those whose exact bytes passed before.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where verdicts of verified units are kept (default: $XDG_CACHE_HOME/plgen).")
 @FORMAT
 def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str, ...], jobs: int | None,
-           templates: str | None, force: bool, output_format: str) -> None:
+           templates: str | None, force: bool, no_cache: bool, cache_dir: str | None, output_format: str) -> None:
     """Render MANIFEST into OUT: verify everything in memory, then write atomically."""
     out = Path(out_dir)
     try:
-        rendered = api.render_manifest(manifest, only=only, templates=Path(templates) if templates else None, jobs=jobs)
+        cache = None if no_cache else Path(cache_dir) if cache_dir else default_cache_dir()
+        rendered = api.render_manifest(manifest, only=only, templates=Path(templates) if templates else None, jobs=jobs,
+                                       cache_dir=cache)
         report = rendered.report
-        verified = {"files": report.files, "parsed": report.parsed, "reused": report.reused}
+        verified = {"files": report.files, "parsed": report.parsed, "reused": report.reused, "cached": report.cached}
         if check or diff:
             changes = api.check_output(rendered, out, diff=diff, templates=Path(templates) if templates else None)
             if diff:
@@ -105,7 +111,8 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
     status = "written" if changes.drift else "up-to-date"
     _emit(output_format, {"status": status, **changes.as_dict(), "verified": verified},
           f"{out}: {len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed, "
-          f"{changes.unchanged} unchanged; verified {report.files} files ({report.parsed} parsed, {report.reused} identical reused)")
+          f"{changes.unchanged} unchanged; verified {report.files} files ({report.parsed} parsed, {report.reused} identical "
+          f"reused, {report.cached} unchanged since a verified run)")
 
 
 @main.command()

@@ -46,3 +46,9 @@ def example_out(tmp_path: Path) -> Path:
     result = run_cli("render", EXAMPLE, "-o", out)
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Tests never read or write the user's verdict cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))

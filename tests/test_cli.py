@@ -48,9 +48,43 @@ def test_committed_schema_is_current():
 
 
 def test_render_reports_what_it_verified(tmp_path: Path):
-    result = run_cli("render", EXAMPLE, "-o", tmp_path / "out", "--format", "json")
+    result = run_cli("render", EXAMPLE, "-o", tmp_path / "out", "--format", "json", "--no-cache")
     payload = json.loads(result.stdout)
     assert payload["status"] == "written"
     assert payload["verified"]["files"] == 54
-    # the five tenant modules are the same bytes: parsed once, reused four times each file
     assert payload["verified"]["reused"] == 24  # 5 tenants x 6 shared .tf/.bicep files, 4 reused each
+
+
+def test_cached_and_uncached_runs_give_identical_bytes_and_verdicts(tmp_path: Path):
+    from conftest import tree
+
+    cache = tmp_path / "cache"
+    first = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "a", "--cache-dir", cache, "--format", "json").stdout)
+    second = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "b", "--cache-dir", cache, "--format", "json").stdout)
+    uncached = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "c", "--no-cache", "--format", "json").stdout)
+    assert first["verified"]["cached"] == 0 and first["verified"]["parsed"] > 0
+    assert second["verified"]["cached"] == second["verified"]["files"] == 54  # every unit was verified before
+    assert second["verified"]["parsed"] == 0
+    assert uncached["verified"]["cached"] == 0
+    assert first["status"] == second["status"] == uncached["status"] == "written"
+    assert tree(tmp_path / "a") == tree(tmp_path / "b") == tree(tmp_path / "c")
+
+
+def test_cache_never_hides_a_changed_unit(tmp_path: Path):
+    cache = tmp_path / "cache"
+    assert run_cli("render", EXAMPLE, "-o", tmp_path / "a", "--cache-dir", cache).exit_code == 0
+    changed = tmp_path / "tenants.yaml"
+    changed.write_text(EXAMPLE.read_text().replace("order=4471", "order=4472"))
+    payload = json.loads(run_cli("render", changed, "-o", tmp_path / "a", "--cache-dir", cache, "--format", "json").stdout)
+    # acme's unit changed: its 9 files are verified again, every other unit is a cache hit
+    assert payload["verified"]["files"] - payload["verified"]["cached"] == 9
+    templates = tmp_path / "templates"
+    import shutil
+
+    from gen.resources import templates_dir
+
+    shutil.copytree(templates_dir(), templates)
+    (templates / "VERSION").write_text("test-release\n")
+    payload = json.loads(run_cli("render", changed, "-o", tmp_path / "b", "--cache-dir", cache, "--templates", templates,
+                                 "--format", "json").stdout)
+    assert payload["verified"]["cached"] == 0  # a new template release starts a new cache namespace

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+from pathlib import Path
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from ..errors import Location, Problem, VerificationError
 from ..plan import BICEP_PARAMETER_NAMES, Plan
 from . import facts as facts_module
-from . import bicep, hcl
+from . import bicep, cache, hcl
 from .terraform import ParsedModule, reference_problems, schema_problems
 
 COMMENT_PREFIX = {".tf": "# ", ".md": "<!-- ", ".bicep": "// ", ".cfg": "# ", ".conf": "# ", ".yaml": "# "}
@@ -34,6 +35,7 @@ class Report:
     parsed: int = 0
     reused: int = 0
     units: int = 0
+    cached: int = 0
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -110,6 +112,15 @@ class Verifier:
     def check_bicep_units(self) -> dict[str, "bicep.BicepUnit"]:
         """Each bicep/ directory: module calls match module files, parameters match main.bicep."""
         units: dict[str, bicep.BicepUnit] = {}
+        modules_by_unit: dict[str, dict[str, bicep.BicepFile]] = defaultdict(dict)
+        for path, text in self.files.items():
+            head, marker, rest = path.partition("/bicep/modules/")
+            if marker and path.endswith(".bicep"):
+                parsed = self.parsed_by_sha.get(_sha(text))
+                if parsed is not None:
+                    modules_by_unit[head + "/bicep"]["modules/" + rest] = parsed
+        tenants = {tenant.id: tenant for tenant in self.plan.tenants}
+        memo: dict[tuple, list[str]] = {}
         for path in sorted(self.files):
             if not path.endswith("/bicep/main.bicep"):
                 continue
@@ -117,18 +128,17 @@ class Verifier:
             main = self.parsed_by_sha.get(_sha(self.files[path]))
             if main is None:
                 continue
-            modules = {}
-            for other in self.files:
-                if other.startswith(directory + "/modules/") and other.endswith(".bicep"):
-                    parsed = self.parsed_by_sha.get(_sha(self.files[other]))
-                    if parsed is not None:
-                        modules[other[len(directory) + 1:]] = parsed
-            for message in bicep.module_problems(main, modules):
+            modules = modules_by_unit[directory]
+            key = (_sha(self.files[path]),) + tuple(sorted((name, id(f)) for name, f in modules.items()))
+            if key not in memo:
+                memo[key] = list(bicep.module_problems(main, modules))
+            for message in memo[key]:
                 self.fail(path, message)
             parameters_path = f"{directory}/main.parameters.json"
             parameters = json.loads(self.files.get(parameters_path, "{}"))
             spec = self.specs.get(path)
-            may_be_missing = set(bicep_missing_parameters(self.plan, spec.unit if spec else ""))
+            tenant = tenants.get(spec.unit.split(":", 1)[1]) if spec and spec.unit.startswith("tenant:") else None
+            may_be_missing = {BICEP_PARAMETER_NAMES[name] for name in tenant.missing_inputs} if tenant else set()
             for message in bicep.parameter_file_problems(main, parameters, may_be_missing):
                 self.fail(parameters_path, message)
             units[directory] = bicep.BicepUnit(main, parameters.get("parameters", {}))
@@ -172,17 +182,41 @@ class Verifier:
             self.fail(path, "JSON does not hold the plan's values")
 
 
-def bicep_missing_parameters(plan: Plan, unit: str) -> list[str]:
-    """Parameters a tenant's bundle may leave open (the README asks the tenant for them)."""
-    if not unit.startswith("tenant:"):
-        return []
-    tenant = next((t for t in plan.tenants if t.id == unit.split(":", 1)[1]), None)
-    return [BICEP_PARAMETER_NAMES[name] for name in tenant.missing_inputs] if tenant else []
+def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_dir: Path | None = None,
+           templates: Path | None = None) -> Report:
+    """Raise VerificationError naming every failed file and check; else return the report.
 
-
-def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_dir=None) -> Report:
-    """Raise VerificationError naming every failed file and check; else return the report."""
-    report = Verifier(plan, files).run()
+    With a cache directory, units whose digest (see gen.verify.cache) passed before are not
+    checked again; every other unit is checked in full.
+    """
+    digests: dict[str, str] = {}
+    todo = files
+    store = None
+    if cache_dir is not None:
+        store = cache.VerdictCache(cache_dir, cache.namespace(templates))
+        digests = _unit_digests(plan, files)
+        todo = {path: text for path, text in files.items() if digests[cache.unit_of(path)] not in store}
+    report = Verifier(plan, todo).run()
+    report.files, report.cached = len(files), len(files) - len(todo)
     if report.problems:
         raise VerificationError(report.problems)
+    if store is not None:
+        store.save(set(digests.values()))
     return report
+
+
+def _unit_digests(plan: Plan, files: dict[str, str]) -> dict[str, str]:
+    by_unit: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for path in sorted(files):
+        by_unit[cache.unit_of(path)].append((path, _sha(files[path])))
+    facts = facts_module.plan_facts(plan, {t.id for t in plan.tenants})
+    data = {spec.path: spec.data for spec in plan.files if spec.data is not None}
+    digests = {}
+    for unit, unit_files in by_unit.items():
+        if unit == "provider":
+            unit_facts = {k: v for k, v in facts.items() if k.startswith("link service ")}
+        else:
+            unit_facts = facts.get(f"tenant {unit.split('/')[1]}")
+        unit_data = [data.get(path) for path, _ in unit_files]
+        digests[unit] = cache.unit_digest(plan.header, unit_files, [unit_facts, unit_data])
+    return digests

@@ -19,9 +19,9 @@ from .terraform import ParsedModule, _label, evaluate
 Facts = dict[str, dict[str, Any]]
 
 
-def plan_facts(plan: Plan, tenant_ids: set[str]) -> Facts:
+def plan_facts(plan: Plan, tenant_ids: set[str], include_provider: bool = True) -> Facts:
     facts: Facts = {}
-    for ls in plan.provider.link_services:
+    for ls in plan.provider.link_services if include_provider else ():
         facts[f"link service {ls.name}"] = {
             "name": ls.name,
             "location": ls.location,
@@ -165,7 +165,7 @@ def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, P
                          bicep_units: dict[str, BicepUnit]) -> Iterator[tuple[str, str]]:
     """The Terraform must state the plan's facts, and the Bicep the Terraform's."""
     rendered_tenants = {path.split("/")[1] for path in files if path.startswith("tenants/")}
-    expected = plan_facts(plan, rendered_tenants)
+    expected = plan_facts(plan, rendered_tenants, include_provider=any(p.startswith("provider/") for p in files))
     terraform = terraform_facts(plan, files, modules)
     for unit, message in compare(expected, terraform, "the plan", "the Terraform"):
         yield unit_path(unit), f"{unit}: {message}"
