@@ -38,15 +38,19 @@ def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: 
     return Rendered(the_plan, files, digest, report)
 
 
-def write_output(rendered: Rendered, out_dir: Path, *, force: bool = False, templates: Path | None = None) -> write_stage.Changes:
+def write_output(rendered: Rendered, out_dir: Path, *, force: bool = False, templates: Path | None = None,
+                 cache_dir: Path | None = None, jobs: int | None = None,
+                 progress: write_stage.Progress = write_stage._no_progress) -> write_stage.Changes:
     return write_stage.write(out_dir, rendered.files, write_stage.lock_for(rendered, templates),
-                             scope=write_stage.scope_for(rendered.plan), force=force)
+                             scope=write_stage.scope_for(rendered.plan), force=force, cache_dir=cache_dir, jobs=jobs,
+                             progress=progress)
 
 
-def check_output(rendered: Rendered, out_dir: Path, *, diff: bool = False, templates: Path | None = None) -> write_stage.Changes:
+def check_output(rendered: Rendered, out_dir: Path, *, diff: bool = False, templates: Path | None = None,
+                 cache_dir: Path | None = None) -> write_stage.Changes:
     """What `write_output` would change, without writing (for --check and --diff)."""
     return write_stage.compare(out_dir, rendered.files, scope=write_stage.scope_for(rendered.plan),
-                               lock=write_stage.lock_for(rendered, templates), diff=diff)
+                               lock=write_stage.lock_for(rendered, templates), diff=diff, cache_dir=cache_dir)
 
 
 def manifest_schema() -> dict:

@@ -85,7 +85,8 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
         report = rendered.report
         verified = {"files": report.files, "parsed": report.parsed, "reused": report.reused, "cached": report.cached}
         if check or diff:
-            changes = api.check_output(rendered, out, diff=diff, templates=Path(templates) if templates else None)
+            changes = api.check_output(rendered, out, diff=diff, templates=Path(templates) if templates else None,
+                                       cache_dir=cache)
             if diff:
                 for path in sorted(changes.diffs):
                     click.echo(changes.diffs[path], nl=False)
@@ -103,7 +104,8 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
                         click.echo(line)
                 click.echo(summary, err=changes.drift)
             sys.exit(1 if changes.drift else 0)
-        changes = api.write_output(rendered, out, force=force, templates=Path(templates) if templates else None)
+        changes = api.write_output(rendered, out, force=force, templates=Path(templates) if templates else None,
+                                   cache_dir=cache, jobs=jobs)
     except PlgenError as err:
         _fail(err, output_format)
     except OSError as err:

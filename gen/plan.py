@@ -340,7 +340,7 @@ def _tenant_files(plan: Plan, tenant: TenantPlan) -> tuple[OutputFile, ...]:
     ]
     bicep = [
         OutputFile(f"{base}/bicep/main.bicep", "bicep/consumer/main.bicep.j2", unit=unit),
-        OutputFile(f"{base}/bicep/modules/endpoint-ip.bicep", "bicep/consumer/modules/endpoint-ip.bicep.j2", unit=unit),
+        OutputFile(f"{base}/bicep/endpoint-ip.bicep", "bicep/consumer/endpoint-ip.bicep.j2", unit=unit),
         OutputFile(f"{base}/bicep/main.parameters.json", data=tenant.bicep_parameters(), unit=unit),
     ]
     return tuple(module) + tuple(bicep) + (

@@ -2,13 +2,17 @@
 
 Safety rules (DESIGN §6):
 - Atomic: the new tree is staged beside the output directory (unchanged files hard-linked,
-  changed ones written) and swapped in with one rename(2) exchange, so a crash at any moment
-  leaves either the complete old tree or the complete new one.
+  changed ones written) and swapped in with one renameat2(RENAME_EXCHANGE), so a crash at any
+  moment leaves either the complete old tree or the complete new one.
 - Only plgen's files: a file is deleted only if the previous lock lists it; files the lock
   does not list are carried over untouched; a generated file edited by hand stops the run
   unless forced.
 - One writer: runs on the same output directory are serialised with flock(2) on its parent.
 - Nothing is written through a symlink.
+
+Speed: the output directory is scanned once (scandir); a stat index kept in the cache
+directory (size, mtime, inode -> sha256, as git's index does) spares reading files that have
+not changed since plgen wrote them.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import hashlib
 import json
 import os
 import shutil
+import stat as stat_module
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import __version__
 from .errors import Location, Problem, WriteError
@@ -37,6 +43,12 @@ from .resources import template_release
 LOCK_FILE = ".plgen-lock.json"
 STAGING_MARK = ".plgen-staging-"
 LOCK_WAIT_SECONDS = 120.0
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
 
 
 @dataclass
@@ -68,6 +80,10 @@ def _in_scope(path: str, scope: Scope) -> bool:
     return scope is None or path.startswith(scope)
 
 
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def lock_for(rendered, templates: Path | None = None) -> dict:
     return {
         "tool_version": __version__,
@@ -77,28 +93,8 @@ def lock_for(rendered, templates: Path | None = None) -> dict:
     }
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _fail(out_dir: Path, message: str, path: str = "") -> WriteError:
     return WriteError(Problem(Location(str(out_dir / path) if path else str(out_dir)), message))
-
-
-def read_lock(out_dir: Path) -> dict:
-    lock_path = out_dir / LOCK_FILE
-    if not lock_path.exists():
-        return {"files": {}}
-    try:
-        lock = json.loads(lock_path.read_text(encoding="utf-8"))
-        files = lock["files"]
-        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-            raise ValueError("files is not a map of path to sha256")
-    except (ValueError, KeyError, TypeError) as err:
-        raise _fail(out_dir, f"unreadable lock file ({err}); restore it from version control", LOCK_FILE) from None
-    for path in files:
-        _check_relative(out_dir, path)
-    return lock
 
 
 def _check_relative(out_dir: Path, path: str) -> None:
@@ -107,48 +103,185 @@ def _check_relative(out_dir: Path, path: str) -> None:
         raise _fail(out_dir, f"refusing a path that leaves the output directory: {path!r}")
 
 
-def _check_no_symlinks(out_dir: Path, path: str) -> None:
-    current = out_dir
-    for part in path.split("/"):
-        current = current / part
-        if current.is_symlink():
-            raise _fail(out_dir, "is a symbolic link; plgen does not write through links (remove it)", str(current.relative_to(out_dir)))
+# --- what is on disk -----------------------------------------------------------------------
 
 
-def _read(out_dir: Path, path: str) -> bytes | None:
-    try:
-        return (out_dir / path).read_bytes()
-    except FileNotFoundError:
+@dataclass
+class Snapshot:
+    """One scan of the output directory: regular files with their stat, directories with
+    their mode, and symbolic links (never followed)."""
+
+    root: Path
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    dirs: dict[str, int] = field(default_factory=dict)
+    links: set[str] = field(default_factory=set)
+    others: set[str] = field(default_factory=set)
+
+    @classmethod
+    def scan(cls, root: Path) -> "Snapshot":
+        snapshot = cls(root)
+        if not root.is_dir():
+            return snapshot
+        pending = [""]
+        while pending:
+            rel = pending.pop()
+            with os.scandir(os.path.join(root, rel) if rel else root) as entries:
+                for entry in entries:
+                    path = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_symlink():
+                        snapshot.links.add(path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        snapshot.dirs[path] = entry.stat(follow_symlinks=False).st_mode
+                        pending.append(path)
+                    elif entry.is_file(follow_symlinks=False):
+                        snapshot.files[path] = entry.stat(follow_symlinks=False)
+                    else:
+                        snapshot.others.add(path)
+        return snapshot
+
+    def through_link(self, path: str) -> str | None:
+        """The first component of `path` that is a symbolic link, if any."""
+        if not self.links:
+            return None
+        prefix = ""
+        for part in path.split("/"):
+            prefix = f"{prefix}/{part}" if prefix else part
+            if prefix in self.links:
+                return prefix
         return None
-    except (IsADirectoryError, NotADirectoryError):
-        raise _fail(out_dir, "is in the way: a directory stands where a generated file goes", path) from None
 
 
-def compare(out_dir: Path, files: dict[str, str], *, scope: Scope = None, lock: dict | None = None, diff: bool = False) -> Changes:
-    """What writing `files` (and `lock`) would change under out_dir."""
-    out_dir = Path(out_dir)
-    old_lock = read_lock(out_dir) if out_dir.is_dir() else {"files": {}}
+class StatIndex:
+    """(size, mtime_ns, inode) -> sha256 of the files plgen wrote, kept in the cache directory
+    per output directory. A file whose stat still matches is not read again."""
+
+    def __init__(self, cache_dir: Path | None, out_dir: Path):
+        self.path = None
+        self.entries: dict[str, list] = {}
+        if cache_dir is not None:
+            key = hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
+            self.path = cache_dir / f"index-{key}.json"
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.entries = {}
+
+    @staticmethod
+    def key(st: os.stat_result) -> list:
+        return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+    def lookup(self, path: str, st: os.stat_result) -> str | None:
+        entry = self.entries.get(path)
+        return entry[3] if entry and entry[:3] == self.key(st) else None
+
+    def save(self, entries: dict[str, list]) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            temp.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
+            os.replace(temp, self.path)
+        except OSError:
+            pass  # an optimisation only
+
+
+class Disk:
+    def __init__(self, out_dir: Path, index: StatIndex):
+        self.out_dir = out_dir
+        self.snapshot = Snapshot.scan(out_dir)
+        self.index = index
+        self._shas: dict[str, str | None] = {}
+
+    def exists(self, path: str) -> bool:
+        return path in self.snapshot.files
+
+    def sha(self, path: str) -> str | None:
+        """sha256 of the file now at `path` (None if there is none)."""
+        if path in self._shas:
+            return self._shas[path]
+        st = self.snapshot.files.get(path)
+        if st is None:
+            if path in self.snapshot.dirs:
+                raise _fail(self.out_dir, "is in the way: a directory stands where a generated file goes", path)
+            digest = None
+        else:
+            digest = self.index.lookup(path, st) or _sha(self.read(path))
+        self._shas[path] = digest
+        return digest
+
+    def read(self, path: str) -> bytes:
+        return (self.out_dir / path).read_bytes()
+
+    def lock(self) -> dict:
+        if LOCK_FILE not in self.snapshot.files:
+            return {"files": {}}
+        try:
+            lock = json.loads(self.read(LOCK_FILE).decode("utf-8"))
+            files = lock["files"]
+            if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+                raise ValueError("files is not a map of path to sha256")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+            raise _fail(self.out_dir, f"unreadable lock file ({err}); restore it from version control", LOCK_FILE) from None
+        for path in files:
+            _check_relative(self.out_dir, path)
+        return lock
+
+
+def read_lock(out_dir: Path) -> dict:
+    return Disk(Path(out_dir), StatIndex(None, Path(out_dir))).lock()
+
+
+# --- comparing -----------------------------------------------------------------------------
+
+
+def _merged_lock(old_lock: dict, lock: dict, scope: Scope) -> dict:
+    """A partial render (--only) keeps the lock entries of the tenants it did not render."""
+    kept = {p: s for p, s in old_lock.get("files", {}).items() if not _in_scope(p, scope)}
+    return {**lock, "files": dict(sorted({**kept, **lock["files"]}.items()))}
+
+
+def _changes(disk: Disk, wanted: dict[str, bytes], wanted_sha: dict[str, str], old_lock: dict, scope: Scope,
+             diff: bool) -> Changes:
     changes = Changes()
-    wanted = {path: text.encode("utf-8") for path, text in files.items()}
-    if lock is not None:
-        wanted[LOCK_FILE] = json_text(_merged_lock(old_lock, lock, scope)).encode("utf-8")
-    for path, data in sorted(wanted.items()):
-        current = _read(out_dir, path) if out_dir.is_dir() else None
+    for path in sorted(wanted):
+        current = disk.sha(path)
         if current is None:
             changes.added.append(path)
-        elif current != data:
+        elif current != wanted_sha[path]:
             changes.changed.append(path)
         else:
             changes.unchanged += 1
             continue
         if diff:
-            changes.diffs[path] = _unified(path, current, data)
+            changes.diffs[path] = _unified(path, disk.read(path) if current else None, wanted[path])
     for path in sorted(old_lock["files"]):
-        if path not in wanted and _in_scope(path, scope) and (out_dir / path).exists():
+        if path not in wanted and _in_scope(path, scope) and disk.exists(path):
             changes.removed.append(path)
             if diff:
-                changes.diffs[path] = _unified(path, _read(out_dir, path), None)
+                changes.diffs[path] = _unified(path, disk.read(path), None)
     return changes
+
+
+def _wanted(files: dict[str, str], lock: dict | None, old_lock: dict, scope: Scope) -> tuple[dict[str, bytes], dict[str, str], dict | None]:
+    wanted = {path: text.encode("utf-8") for path, text in files.items()}
+    shas = dict(lock["files"]) if lock else {path: _sha(data) for path, data in wanted.items()}
+    merged = None
+    if lock is not None:
+        merged = _merged_lock(old_lock, lock, scope)
+        wanted[LOCK_FILE] = json_text(merged).encode("utf-8")
+        shas[LOCK_FILE] = _sha(wanted[LOCK_FILE])
+    return wanted, shas, merged
+
+
+def compare(out_dir: Path, files: dict[str, str], *, scope: Scope = None, lock: dict | None = None, diff: bool = False,
+            cache_dir: Path | None = None) -> Changes:
+    """What writing `files` (and `lock`) would change under out_dir; writes nothing."""
+    out_dir = Path(os.path.abspath(out_dir))
+    disk = Disk(out_dir, StatIndex(cache_dir, out_dir))
+    old_lock = disk.lock()
+    wanted, shas, _ = _wanted(files, lock, old_lock, scope)
+    return _changes(disk, wanted, shas, old_lock, scope, diff)
 
 
 def _unified(path: str, old: bytes | None, new: bytes | None) -> str:
@@ -159,10 +292,7 @@ def _unified(path: str, old: bytes | None, new: bytes | None) -> str:
                                         f"b/{path}" if new is not None else "/dev/null"))
 
 
-def _merged_lock(old_lock: dict, lock: dict, scope: Scope) -> dict:
-    """A partial render (--only) keeps the lock entries of the tenants it did not render."""
-    kept = {p: s for p, s in old_lock.get("files", {}).items() if not _in_scope(p, scope)}
-    return {**lock, "files": dict(sorted({**kept, **lock["files"]}.items()))}
+# --- writing -------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -185,7 +315,8 @@ def exclusive(out_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
         os.close(fd)
 
 
-def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = None, force: bool = False) -> Changes:
+def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = None, force: bool = False,
+          cache_dir: Path | None = None, jobs: int | None = None, progress: Progress = _no_progress) -> Changes:
     """Bring out_dir to exactly `files` (within scope) plus the lock, atomically."""
     out_dir = Path(os.path.abspath(out_dir))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -193,39 +324,42 @@ def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = No
         _check_relative(out_dir, path)
     with exclusive(out_dir):
         _recover(out_dir)
-        if out_dir.exists() and (out_dir.is_symlink() or not out_dir.is_dir()):
+        if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
             raise _fail(out_dir, "the output path exists and is not a directory")
-        old_lock = read_lock(out_dir) if out_dir.is_dir() else {"files": {}}
-        for path in list(files) + [LOCK_FILE]:
-            if out_dir.is_dir():
-                _check_no_symlinks(out_dir, path)
-        _refuse_foreign_and_edited(out_dir, files, old_lock, scope, force)
-        changes = compare(out_dir, files, scope=scope, lock=lock)
-        if not changes.drift:
-            return changes
-        _swap_in(out_dir, files, _merged_lock(old_lock, lock, scope), changes)
+        index = StatIndex(cache_dir, out_dir)
+        disk = Disk(out_dir, index)
+        old_lock = disk.lock()
+        wanted, shas, merged = _wanted(files, lock, old_lock, scope)
+        for path in wanted:
+            link = disk.snapshot.through_link(path)
+            if link is not None:
+                raise _fail(out_dir, "is a symbolic link; plgen does not write through links (remove it)", link)
+        if not force:
+            _refuse_foreign_and_edited(disk, wanted, shas, old_lock, scope)
+        changes = _changes(disk, wanted, shas, old_lock, scope, diff=False)
+        if changes.drift:
+            entries = _swap_in(disk, wanted, changes, jobs or os.cpu_count() or 1, progress)
+        else:
+            entries = None
+        index.save(_index_entries(disk, shas, entries))
         return changes
 
 
-def _refuse_foreign_and_edited(out_dir: Path, files: dict[str, str], old_lock: dict, scope: Scope, force: bool) -> None:
-    if force or not out_dir.is_dir():
-        return
+def _refuse_foreign_and_edited(disk: Disk, wanted: dict[str, bytes], shas: dict[str, str], old_lock: dict,
+                               scope: Scope) -> None:
     problems = []
     listed = old_lock["files"]
     for path, sha in sorted(listed.items()):
-        if not _in_scope(path, scope):
+        if _in_scope(path, scope) and disk.exists(path) and disk.sha(path) != sha:
+            problems.append(Problem(Location(str(disk.out_dir / path)), "edited by hand since plgen wrote it; move the "
+                                    "change into the manifest or templates, or re-run with --force to overwrite it"))
+    for path in sorted(wanted):
+        if path in listed or path == LOCK_FILE:
             continue
-        current = _read(out_dir, path)
-        if current is not None and _sha(current) != sha:
-            problems.append(Problem(Location(str(out_dir / path)), "edited by hand since plgen wrote it; move the change into "
-                                    "the manifest or templates, or re-run with --force to overwrite it"))
-    for path, text in sorted(files.items()):
-        if path in listed:
-            continue
-        current = _read(out_dir, path)
-        if current is not None and current != text.encode("utf-8"):
-            problems.append(Problem(Location(str(out_dir / path)), "exists but was not written by plgen (not in the lock "
-                                    "file); move it away or re-run with --force to overwrite it"))
+        current = disk.sha(path)
+        if current is not None and current != shas[path]:
+            problems.append(Problem(Location(str(disk.out_dir / path)), "exists but was not written by plgen (not in the "
+                                    "lock file); move it away or re-run with --force to overwrite it"))
     if problems:
         raise WriteError(problems)
 
@@ -238,71 +372,92 @@ def _staging_dirs(out_dir: Path) -> list[Path]:
 def _recover(out_dir: Path) -> None:
     """Clean up after a run that was killed: a staging tree is either an unfinished new tree
     (never swapped in) or the old tree after an exchange; out_dir is complete either way."""
-    old = out_dir.parent / f".{out_dir.name}.plgen-previous"
-    if not out_dir.exists() and old.is_dir():
-        os.rename(old, out_dir)  # killed between the two renames of the fallback swap
-    for leftover in _staging_dirs(out_dir) + ([old] if old.exists() else []):
+    previous = out_dir.parent / f".{out_dir.name}.plgen-previous"
+    if not out_dir.exists() and previous.is_dir():
+        os.rename(previous, out_dir)  # killed between the two renames of the fallback swap
+    for leftover in _staging_dirs(out_dir) + ([previous] if previous.exists() else []):
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _swap_in(out_dir: Path, files: dict[str, str], lock: dict, changes: Changes) -> None:
+def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, progress: Progress) -> dict[str, list]:
+    """Build the new tree beside the old one and exchange them. Returns the stat index
+    entries of the files it wrote."""
+    out_dir, snapshot = disk.out_dir, disk.snapshot
     staging = out_dir.parent / f".{out_dir.name}{STAGING_MARK}{os.getpid()}"
-    replaced = set(changes.added) | set(changes.changed) | set(changes.removed) | {LOCK_FILE}
+    replaced = set(changes.added) | set(changes.changed) | set(changes.removed)
+    to_write = sorted(set(changes.added) | set(changes.changed))
+    to_link = sorted(p for p in snapshot.files if p not in replaced)
+    dirs = _final_dirs(snapshot, set(to_link) | set(to_write) | snapshot.links, set(changes.removed))
+    written: dict[str, list] = {}
     try:
+        os.mkdir(staging)
         if out_dir.is_dir():
-            _link_tree(out_dir, staging, skip=replaced)
-        else:
-            staging.mkdir()
-        for path in sorted(set(changes.added) | set(changes.changed)):
-            if path == LOCK_FILE:
-                continue
-            target = staging / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files[path].encode("utf-8"))
-        for path in changes.removed:
-            _prune_empty_parents(staging, path)
-        (staging / LOCK_FILE).write_bytes(json_text(lock).encode("utf-8"))
+            shutil.copymode(out_dir, staging)
+        for directory in sorted(dirs):
+            os.mkdir(staging / directory, snapshot.dirs.get(directory, 0o755) & 0o7777)
+        for path in sorted(snapshot.links):
+            os.symlink(os.readlink(out_dir / path), staging / path)
+        total = len(to_link) + len(to_write)
+        done = 0
+
+        def link(path: str) -> None:
+            os.link(out_dir / path, staging / path)
+
+        def create(path: str) -> tuple[str, list]:
+            fd = os.open(staging / path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(fd, wanted[path])
+                return path, StatIndex.key(os.fstat(fd))
+            finally:
+                os.close(fd)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for _ in pool.map(link, to_link, chunksize=256):
+                done += 1
+                if done % 2048 == 0:
+                    progress("write", done, total)
+            for path, key in pool.map(create, to_write, chunksize=64):
+                written[path] = key
+                done += 1
+                if done % 2048 == 0:
+                    progress("write", done, total)
+        progress("write", total, total)
         _exchange(staging, out_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+    return written
 
 
-def _link_tree(source: Path, target: Path, skip: set[str]) -> None:
-    """Copy a tree by hard links (no data copied), recreating symlinks as links."""
-    target.mkdir()
-    shutil.copymode(source, target)
-    for root, dirs, names in os.walk(source):
-        rel_root = os.path.relpath(root, source)
-        rel_root = "" if rel_root == "." else rel_root + "/"
-        for name in dirs:
-            src = os.path.join(root, name)
-            dst = target / (rel_root + name)
-            if os.path.islink(src):
-                os.symlink(os.readlink(src), dst)
-            else:
-                dst.mkdir()
-                shutil.copymode(src, dst)
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
-        for name in names:
-            rel = rel_root + name
-            if rel in skip:
-                continue
-            src = os.path.join(root, name)
-            if os.path.islink(src):
-                os.symlink(os.readlink(src), target / rel)
-            else:
-                os.link(src, target / rel)
+def _final_dirs(snapshot: Snapshot, final_files: set[str], removed: set[str]) -> set[str]:
+    """Directories of the new tree: every parent of a file or link that stays, plus the old
+    directories that did not become empty through removals (a user's empty folder stays)."""
+    dirs: set[str] = set()
+    for path in final_files:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in dirs:
+                break
+            dirs.add(path)
+    emptied: set[str] = set()
+    for path in removed:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            emptied.add(path)
+    dirs |= {d for d in snapshot.dirs if d not in emptied and not snapshot.through_link(d)}
+    return dirs
 
 
-def _prune_empty_parents(root: Path, path: str) -> None:
-    parent = (root / path).parent
-    while parent != root:
-        try:
-            parent.rmdir()
-        except OSError:
-            return
-        parent = parent.parent
+def _index_entries(disk: Disk, shas: dict[str, str], written: dict[str, list] | None) -> dict[str, list]:
+    """The new stat index: files just written, and unchanged generated files (hard links keep
+    their size, mtime and inode)."""
+    entries: dict[str, list] = {}
+    for path, sha in shas.items():
+        if written is not None and path in written:
+            entries[path] = written[path] + [sha]
+        elif path in disk.snapshot.files and disk._shas.get(path) == sha:
+            entries[path] = StatIndex.key(disk.snapshot.files[path]) + [sha]
+    return entries
 
 
 _RENAME_EXCHANGE = 2

@@ -76,7 +76,7 @@ def test_every_unit_has_a_bicep_twin(example):
     plan, files = example
     assert {"provider/bicep/main.bicep", "provider/bicep/main.parameters.json", "provider/bicep/modules/nat-subnet.bicep"} <= set(files)
     for tenant in plan.tenants:
-        for name in ("main.bicep", "main.parameters.json", "modules/endpoint-ip.bicep"):
+        for name in ("main.bicep", "main.parameters.json", "endpoint-ip.bicep"):
             assert f"tenants/{tenant.id}/bicep/{name}" in files
 
 

@@ -114,11 +114,11 @@ class Verifier:
         units: dict[str, bicep.BicepUnit] = {}
         modules_by_unit: dict[str, dict[str, bicep.BicepFile]] = defaultdict(dict)
         for path, text in self.files.items():
-            head, marker, rest = path.partition("/bicep/modules/")
-            if marker and path.endswith(".bicep"):
+            head, marker, rest = path.partition("/bicep/")
+            if marker and path.endswith(".bicep") and rest != "main.bicep":
                 parsed = self.parsed_by_sha.get(_sha(text))
                 if parsed is not None:
-                    modules_by_unit[head + "/bicep"]["modules/" + rest] = parsed
+                    modules_by_unit[head + "/bicep"][rest] = parsed
         tenants = {tenant.id: tenant for tenant in self.plan.tenants}
         memo: dict[tuple, list[str]] = {}
         for path in sorted(self.files):

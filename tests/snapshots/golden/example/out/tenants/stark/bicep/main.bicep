@@ -68,7 +68,7 @@ resource endpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = {
   }
 }
 
-module endpointIp 'modules/endpoint-ip.bicep' = {
+module endpointIp 'endpoint-ip.bicep' = {
   name: 'plgen-endpoint-ip'
   params: {
     networkInterfaceName: last(split(endpoint.properties.networkInterfaces[0].id, '/'))
