@@ -79,14 +79,15 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
     """Render MANIFEST into OUT: verify everything in memory, then write atomically."""
     out = Path(out_dir)
     try:
-        cache = None if no_cache else Path(cache_dir) if cache_dir else default_cache_dir()
+        # The state directory keeps verdicts (unless --no-cache), the stat index and the spare tree.
+        state = Path(cache_dir) if cache_dir else default_cache_dir()
         rendered = api.render_manifest(manifest, only=only, templates=Path(templates) if templates else None, jobs=jobs,
-                                       cache_dir=cache)
+                                       cache_dir=None if no_cache else state)
         report = rendered.report
         verified = {"files": report.files, "parsed": report.parsed, "reused": report.reused, "cached": report.cached}
         if check or diff:
             changes = api.check_output(rendered, out, diff=diff, templates=Path(templates) if templates else None,
-                                       cache_dir=cache)
+                                       cache_dir=state)
             if diff:
                 for path in sorted(changes.diffs):
                     click.echo(changes.diffs[path], nl=False)
@@ -105,7 +106,7 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
                 click.echo(summary, err=changes.drift)
             sys.exit(1 if changes.drift else 0)
         changes = api.write_output(rendered, out, force=force, templates=Path(templates) if templates else None,
-                                   cache_dir=cache, jobs=jobs)
+                                   cache_dir=state, jobs=jobs)
     except PlgenError as err:
         _fail(err, output_format)
     except OSError as err:

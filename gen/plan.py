@@ -7,6 +7,7 @@ template each one comes from. Templates only lay these values out.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -100,6 +101,10 @@ class TenantPlan:
 
     def tfvars(self) -> dict[str, Any]:
         """terraform.tfvars.json: only what is known; unknown values stay required inputs."""
+        return dict(self._tfvars)
+
+    @functools.cached_property
+    def _tfvars(self) -> dict[str, Any]:
         values: dict[str, Any] = {
             "subscription_id": self.subscription_id,
             "endpoint_name": self.endpoint_name,

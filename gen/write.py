@@ -24,9 +24,11 @@ import errno
 import fcntl
 import hashlib
 import json
+import marshal
 import os
+import re
 import shutil
-import stat as stat_module
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -97,9 +99,12 @@ def _fail(out_dir: Path, message: str, path: str = "") -> WriteError:
     return WriteError(Problem(Location(str(out_dir / path) if path else str(out_dir)), message))
 
 
+_UNSAFE_PATH = re.compile(r"(^|/)\.{0,2}(/|$)|^/|\x00")
+
+
 def _check_relative(out_dir: Path, path: str) -> None:
-    parts = path.split("/")
-    if path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+    """Refuse absolute paths, empty, '.' and '..' components (and NUL)."""
+    if not path or _UNSAFE_PATH.search(path):
         raise _fail(out_dir, f"refusing a path that leaves the output directory: {path!r}")
 
 
@@ -118,7 +123,8 @@ class Snapshot:
     others: set[str] = field(default_factory=set)
 
     @classmethod
-    def scan(cls, root: Path) -> "Snapshot":
+    def scan(cls, root: Path, *, inodes_only: bool = False) -> "Snapshot":
+        """inodes_only: record DirEntry.inode() (no stat call) instead of the full stat."""
         snapshot = cls(root)
         if not root.is_dir():
             return snapshot
@@ -134,7 +140,7 @@ class Snapshot:
                         snapshot.dirs[path] = entry.stat(follow_symlinks=False).st_mode
                         pending.append(path)
                     elif entry.is_file(follow_symlinks=False):
-                        snapshot.files[path] = entry.stat(follow_symlinks=False)
+                        snapshot.files[path] = entry.inode() if inodes_only else entry.stat(follow_symlinks=False)
                     else:
                         snapshot.others.add(path)
         return snapshot
@@ -160,27 +166,30 @@ class StatIndex:
         self.entries: dict[str, list] = {}
         if cache_dir is not None:
             key = hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
-            self.path = cache_dir / f"index-{key}.json"
+            # marshal: ten times faster than JSON for 100k entries; its format is tied to
+            # the Python version, which is therefore part of the name
+            self.path = cache_dir / f"index-{key}.py{sys.version_info[0]}{sys.version_info[1]}.marshal"
             try:
-                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                entries = marshal.loads(self.path.read_bytes())
+                self.entries = entries if isinstance(entries, dict) else {}
+            except (OSError, ValueError, EOFError, TypeError):
                 self.entries = {}
 
     @staticmethod
-    def key(st: os.stat_result) -> list:
-        return [st.st_size, st.st_mtime_ns, st.st_ino]
+    def key(st: os.stat_result) -> tuple:
+        return (st.st_size, st.st_mtime_ns, st.st_ino)
 
     def lookup(self, path: str, st: os.stat_result) -> str | None:
         entry = self.entries.get(path)
         return entry[3] if entry and entry[:3] == self.key(st) else None
 
-    def save(self, entries: dict[str, list]) -> None:
-        if self.path is None:
+    def save(self, entries: dict[str, tuple]) -> None:
+        if self.path is None or entries == self.entries:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temp.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
+            temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            temp.write_bytes(marshal.dumps(entries))
             os.replace(temp, self.path)
         except OSError:
             pass  # an optimisation only
@@ -338,7 +347,7 @@ def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = No
             _refuse_foreign_and_edited(disk, wanted, shas, old_lock, scope)
         changes = _changes(disk, wanted, shas, old_lock, scope, diff=False)
         if changes.drift:
-            entries = _swap_in(disk, wanted, changes, jobs or os.cpu_count() or 1, progress)
+            entries = _swap_in(disk, wanted, changes, jobs or os.cpu_count() or 1, progress, _spare_path(cache_dir, out_dir))
         else:
             entries = None
         index.save(_index_entries(disk, shas, entries))
@@ -379,54 +388,155 @@ def _recover(out_dir: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, progress: Progress) -> dict[str, list]:
-    """Build the new tree beside the old one and exchange them. Returns the stat index
-    entries of the files it wrote."""
+def _spare_path(cache_dir: Path | None, out_dir: Path) -> Path | None:
+    """Where the previous tree is kept between runs (double buffering), or None.
+
+    The spare must be on the output directory's file system (the swap is a rename) and is
+    kept in the cache directory, never beside out/, so it cannot end up in a repository.
+    """
+    if cache_dir is None:
+        return None
+    spares = cache_dir / "spares"
+    try:
+        spares.mkdir(parents=True, exist_ok=True)
+        if os.stat(spares).st_dev != os.stat(out_dir.parent).st_dev:
+            return None
+    except OSError:
+        return None
+    return spares / hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
+
+
+def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, progress: Progress,
+             spare: Path | None) -> dict[str, list]:
+    """Bring a staging tree to the new content and exchange it with out_dir in one rename.
+
+    The staging tree is the spare (the tree before last, kept from the previous swap) when
+    there is one: only what differs from the new tree is touched, so a run costs in
+    proportion to its changes. Without a spare it is built from nothing. Either way the old
+    tree, after the exchange, becomes the next spare (or is removed when there is no place
+    for one). Returns the stat index entries of the files written.
+    """
     out_dir, snapshot = disk.out_dir, disk.snapshot
-    staging = out_dir.parent / f".{out_dir.name}{STAGING_MARK}{os.getpid()}"
+    staging = spare if spare is not None and out_dir.is_dir() else \
+        out_dir.parent / f".{out_dir.name}{STAGING_MARK}{os.getpid()}"
     replaced = set(changes.added) | set(changes.changed) | set(changes.removed)
     to_write = sorted(set(changes.added) | set(changes.changed))
     to_link = sorted(p for p in snapshot.files if p not in replaced)
     dirs = _final_dirs(snapshot, set(to_link) | set(to_write) | snapshot.links, set(changes.removed))
-    written: dict[str, list] = {}
+    swapped = False
     try:
-        os.mkdir(staging)
+        current = Snapshot.scan(staging, inodes_only=True) if staging.is_dir() and not staging.is_symlink() else None
+        if current is None:
+            if staging.exists() or staging.is_symlink():
+                _remove_tree(staging, jobs)
+            os.mkdir(staging)
+            current = Snapshot(staging)
         if out_dir.is_dir():
             shutil.copymode(out_dir, staging)
-        for directory in sorted(dirs):
+        keep = set(to_link) | set(to_write)
+        _prune(staging, current, keep, snapshot, dirs, jobs)
+        for directory in sorted(dirs - set(current.dirs)):
             os.mkdir(staging / directory, snapshot.dirs.get(directory, 0o755) & 0o7777)
         for path in sorted(snapshot.links):
-            os.symlink(os.readlink(out_dir / path), staging / path)
-        total = len(to_link) + len(to_write)
-        done = 0
+            if path not in current.links or os.readlink(staging / path) != os.readlink(out_dir / path):
+                if path in current.links:
+                    os.unlink(staging / path)
+                os.symlink(os.readlink(out_dir / path), staging / path)
+        relink = [p for p in to_link if not _same_inode(current.files.get(p), snapshot.files[p])]
+        rewrite = [p for p in to_write]
+        written = _place_files(out_dir, staging, current, relink, rewrite, wanted, jobs, progress)
+        _exchange(staging, out_dir)
+        swapped = True
+    finally:
+        if not swapped and staging != spare and staging.exists():
+            _remove_tree(staging, jobs)
+    if staging != spare and staging.exists():
+        # After the exchange `staging` holds the old tree: it becomes the spare, or goes.
+        if spare is not None and not spare.exists():
+            try:
+                os.rename(staging, spare)
+            except OSError:
+                _remove_tree(staging, jobs)
+        else:
+            _remove_tree(staging, jobs)
+    return written
 
-        def link(path: str) -> None:
+
+def _same_inode(spare_inode: int | None, live: os.stat_result) -> bool:
+    # the spare is on the live tree's file system (checked in _spare_path), so inodes compare
+    return spare_inode is not None and spare_inode == live.st_ino
+
+
+def _prune(staging: Path, current: Snapshot, keep: set[str], snapshot: Snapshot, dirs: set[str], jobs: int) -> None:
+    """Remove from the staging tree what the new tree does not have (its files, links,
+    directories) and whatever stands where something of another kind must go."""
+    for path in sorted(current.files):
+        if path not in keep:
+            os.unlink(staging / path)
+    for path in sorted(current.links | current.others):
+        if path not in snapshot.links:
+            os.unlink(staging / path)
+    for path in sorted(current.dirs, key=lambda d: -d.count("/")):
+        if path not in dirs and (staging / path).is_dir():
+            if path in keep or path in snapshot.links or any(True for _ in os.scandir(staging / path)):
+                _remove_tree(staging / path, 1)
+            else:
+                os.rmdir(staging / path)
+    current.dirs = {d: m for d, m in current.dirs.items() if d in dirs and (staging / d).is_dir()}
+
+
+def _place_files(out_dir: Path, staging: Path, current: Snapshot, relink: list[str], rewrite: list[str],
+                 wanted: dict[str, bytes], jobs: int, progress: Progress) -> dict[str, list]:
+    total = len(relink) + len(rewrite)
+    done = 0
+    written: dict[str, list] = {}
+
+    def link(paths: list[str]) -> int:
+        for path in paths:
+            if path in current.files:
+                os.unlink(staging / path)
             os.link(out_dir / path, staging / path)
+        return len(paths)
 
-        def create(path: str) -> tuple[str, list]:
+    def create(paths: list[str]) -> dict[str, list]:
+        keys = {}
+        for path in paths:
+            if path in current.files:
+                os.unlink(staging / path)  # never write into a file the live tree may share
             fd = os.open(staging / path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 os.write(fd, wanted[path])
-                return path, StatIndex.key(os.fstat(fd))
+                keys[path] = StatIndex.key(os.fstat(fd))
             finally:
                 os.close(fd)
+        return keys
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for _ in pool.map(link, to_link, chunksize=256):
-                done += 1
-                if done % 2048 == 0:
-                    progress("write", done, total)
-            for path, key in pool.map(create, to_write, chunksize=64):
-                written[path] = key
-                done += 1
-                if done % 2048 == 0:
-                    progress("write", done, total)
-        progress("write", total, total)
-        _exchange(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+    # File system calls release the GIL: links and writes run on `jobs` threads, in chunks
+    # (one future per file would cost more than the calls themselves).
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for count in pool.map(link, _chunks(relink, 512)):
+            done += count
+            progress("write", done, total)
+        for keys in pool.map(create, _chunks(rewrite, 128)):
+            written.update(keys)
+            done += len(keys)
+            progress("write", done, total)
     return written
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _remove_tree(root: Path, jobs: int) -> None:
+    """rmtree, with the subtrees of tenants/ removed on `jobs` threads."""
+    tenants = root / "tenants"
+    if jobs > 1 and tenants.is_dir() and not tenants.is_symlink():
+        with os.scandir(tenants) as entries:
+            subtrees = [entry.path for entry in entries]
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(lambda paths: [shutil.rmtree(p, ignore_errors=True) for p in paths], _chunks(subtrees, 64)))
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _final_dirs(snapshot: Snapshot, final_files: set[str], removed: set[str]) -> set[str]:
@@ -454,9 +564,9 @@ def _index_entries(disk: Disk, shas: dict[str, str], written: dict[str, list] | 
     entries: dict[str, list] = {}
     for path, sha in shas.items():
         if written is not None and path in written:
-            entries[path] = written[path] + [sha]
+            entries[path] = written[path] + (sha,)
         elif path in disk.snapshot.files and disk._shas.get(path) == sha:
-            entries[path] = StatIndex.key(disk.snapshot.files[path]) + [sha]
+            entries[path] = StatIndex.key(disk.snapshot.files[path]) + (sha,)
     return entries
 
 

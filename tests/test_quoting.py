@@ -54,3 +54,20 @@ def test_markdown_text_is_inert():
     assert markdown_text("[x](javascript:1) <b>*y*</b> a|b") == "\\[x\\](javascript:1) &lt;b&gt;\\*y\\*&lt;/b&gt; a\\|b"
     assert markdown_code("a `b` c") == "``a `b` c``"
     assert markdown_code("`x") == "`` `x ``"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300)
+@given(json_values)
+def test_json_text_is_byte_identical_to_the_standard_encoder(value):
+    import json
+
+    from gen.quoting import json_text
+
+    assert json_text(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
