@@ -137,7 +137,7 @@ class Snapshot:
                     if entry.is_symlink():
                         snapshot.links.add(path)
                     elif entry.is_dir(follow_symlinks=False):
-                        snapshot.dirs[path] = entry.stat(follow_symlinks=False).st_mode
+                        snapshot.dirs[path] = 0  # mode read only for directories that get created
                         pending.append(path)
                     elif entry.is_file(follow_symlinks=False):
                         snapshot.files[path] = entry.inode() if inodes_only else entry.stat(follow_symlinks=False)
@@ -200,6 +200,7 @@ class Disk:
         self.out_dir = out_dir
         self.snapshot = Snapshot.scan(out_dir)
         self.index = index
+        self.read_count = 0  # files whose stat did not match the index and were read
         self._shas: dict[str, str | None] = {}
 
     def exists(self, path: str) -> bool:
@@ -215,14 +216,18 @@ class Disk:
                 raise _fail(self.out_dir, "is in the way: a directory stands where a generated file goes", path)
             digest = None
         else:
-            digest = self.index.lookup(path, st) or _sha(self.read(path))
+            digest = self.index.lookup(path, st)
+            if digest is None:
+                digest = _sha(self.read(path))
+                self.read_count += 1
         self._shas[path] = digest
         return digest
 
     def read(self, path: str) -> bytes:
         return (self.out_dir / path).read_bytes()
 
-    def lock(self) -> dict:
+    def lock(self, checked: dict | set = frozenset()) -> dict:
+        """The previous lock file (its paths checked, except those in `checked`)."""
         if LOCK_FILE not in self.snapshot.files:
             return {"files": {}}
         try:
@@ -233,7 +238,8 @@ class Disk:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
             raise _fail(self.out_dir, f"unreadable lock file ({err}); restore it from version control", LOCK_FILE) from None
         for path in files:
-            _check_relative(self.out_dir, path)
+            if path not in checked:
+                _check_relative(self.out_dir, path)
         return lock
 
 
@@ -333,11 +339,12 @@ def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = No
         _check_relative(out_dir, path)
     with exclusive(out_dir):
         _recover(out_dir)
+        # (the lock's own paths are checked when it is read)
         if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
             raise _fail(out_dir, "the output path exists and is not a directory")
         index = StatIndex(cache_dir, out_dir)
         disk = Disk(out_dir, index)
-        old_lock = disk.lock()
+        old_lock = disk.lock(checked=files)
         wanted, shas, merged = _wanted(files, lock, old_lock, scope)
         for path in wanted:
             link = disk.snapshot.through_link(path)
@@ -348,9 +355,9 @@ def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = No
         changes = _changes(disk, wanted, shas, old_lock, scope, diff=False)
         if changes.drift:
             entries = _swap_in(disk, wanted, changes, jobs or os.cpu_count() or 1, progress, _spare_path(cache_dir, out_dir))
-        else:
-            entries = None
-        index.save(_index_entries(disk, shas, entries))
+            index.save(_index_entries(disk, shas, entries))
+        elif disk.read_count:
+            index.save(_index_entries(disk, shas, None))
         return changes
 
 
@@ -436,7 +443,8 @@ def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, 
         keep = set(to_link) | set(to_write)
         _prune(staging, current, keep, snapshot, dirs, jobs)
         for directory in sorted(dirs - set(current.dirs)):
-            os.mkdir(staging / directory, snapshot.dirs.get(directory, 0o755) & 0o7777)
+            mode = os.stat(out_dir / directory).st_mode & 0o7777 if directory in snapshot.dirs else 0o755
+            os.mkdir(staging / directory, mode)
         for path in sorted(snapshot.links):
             if path not in current.links or os.readlink(staging / path) != os.readlink(out_dir / path):
                 if path in current.links:
@@ -450,6 +458,10 @@ def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, 
     finally:
         if not swapped and staging != spare and staging.exists():
             _remove_tree(staging, jobs)
+    if spare is not None and not spare.exists() and not staging.exists():
+        # A first render (nothing to exchange with): prime the spare now, with hard links
+        # only, so that the next change already costs in proportion to itself.
+        _prime_spare(out_dir, spare, jobs)
     if staging != spare and staging.exists():
         # After the exchange `staging` holds the old tree: it becomes the spare, or goes.
         if spare is not None and not spare.exists():
@@ -460,6 +472,30 @@ def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, 
         else:
             _remove_tree(staging, jobs)
     return written
+
+
+def _prime_spare(out_dir: Path, spare: Path, jobs: int) -> None:
+    live = Snapshot.scan(out_dir)
+    temp = spare.with_name(spare.name + f".{os.getpid()}.tmp")
+    try:
+        os.mkdir(temp)
+        for directory in sorted(live.dirs):
+            os.mkdir(temp / directory)
+        for path in live.links:
+            os.symlink(os.readlink(out_dir / path), temp / path)
+
+        def link(paths: list[str]) -> None:
+            for path in paths:
+                os.link(out_dir / path, temp / path)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(link, _chunks(sorted(live.files), 512)))
+        os.rename(temp, spare)
+    except OSError:
+        pass  # only an optimisation: the next change builds the spare itself
+    finally:
+        if temp.exists():
+            _remove_tree(temp, jobs)
 
 
 def _same_inode(spare_inode: int | None, live: os.stat_result) -> bool:
@@ -482,7 +518,7 @@ def _prune(staging: Path, current: Snapshot, keep: set[str], snapshot: Snapshot,
                 _remove_tree(staging / path, 1)
             else:
                 os.rmdir(staging / path)
-    current.dirs = {d: m for d, m in current.dirs.items() if d in dirs and (staging / d).is_dir()}
+    current.dirs = {d: m for d, m in current.dirs.items() if d in dirs}
 
 
 def _place_files(out_dir: Path, staging: Path, current: Snapshot, relink: list[str], rewrite: list[str],
