@@ -82,8 +82,16 @@ def synthetic_manifest(tenants: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def settle() -> None:
+    """Flush dirty pages so each run pays for its own I/O, not for what came before it (this
+    disk is mounted with `discard`: mass deletes slow down whatever follows them)."""
+    os.sync()
+    time.sleep(2)
+
+
 def run(args: list[str], cwd: Path) -> tuple[float, int, int]:
     """Wall seconds, exit code and peak RSS (KiB) of one plgen process."""
+    settle()
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "gen.cli", *args], cwd=cwd, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)

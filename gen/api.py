@@ -28,11 +28,16 @@ def load_manifest(path: str | Path) -> tuple[Manifest, load.Document]:
 
 
 def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: Path | None = None,
-                    jobs: int | None = None, cache_dir: Path | None = None) -> Rendered:
+                    jobs: int | None = None, cache_dir: Path | None = None,
+                    progress: write_stage.Progress = write_stage._no_progress) -> Rendered:
     """Load, validate, plan, render and verify; nothing touches the disk but the cache."""
+    progress("load")
     manifest, document = load_manifest(path)
+    progress("plan")
     the_plan = plan_stage.build_plan(manifest, Path(path).name, only=only)
+    progress("render")
     files = render_stage.render(the_plan, templates)
+    progress("verify")
     report = verify_stage.verify(the_plan, files, jobs=jobs, cache_dir=cache_dir, templates=templates)
     digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
     return Rendered(the_plan, files, digest, report)

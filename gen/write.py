@@ -49,7 +49,7 @@ LOCK_WAIT_SECONDS = 120.0
 Progress = Callable[[str, int, int], None]
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def _no_progress(stage: str, done: int = 0, total: int = 0) -> None:
     pass
 
 
