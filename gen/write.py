@@ -28,6 +28,7 @@ import marshal
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,13 @@ Progress = Callable[[str, int, int], None]
 
 def _no_progress(stage: str, done: int = 0, total: int = 0) -> None:
     pass
+
+
+def _crash_point(name: str) -> None:
+    """Test hook: PLGEN_TEST_KILL_AT=<name> kills this process here with SIGKILL, so the crash
+    safety tests can stop a write at each step of its protocol, not only at random moments."""
+    if os.environ.get("PLGEN_TEST_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -311,9 +319,12 @@ def _unified(path: str, old: bytes | None, new: bytes | None) -> str:
 
 
 @contextmanager
-def exclusive(out_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def exclusive(out_dir: Path, wait: float | None = None) -> Iterator[None]:
     """Serialise writers of one output directory: flock(2) on its parent directory (the output
-    directory itself is swapped, so it cannot carry the lock)."""
+    directory itself is swapped, so it cannot carry the lock). PLGEN_LOCK_WAIT sets how many
+    seconds a second writer waits before giving up."""
+    if wait is None:
+        wait = float(os.environ.get("PLGEN_LOCK_WAIT", LOCK_WAIT_SECONDS))
     fd = os.open(out_dir.parent, os.O_RDONLY)
     try:
         deadline = time.monotonic() + wait
@@ -353,6 +364,7 @@ def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = No
         if not force:
             _refuse_foreign_and_edited(disk, wanted, shas, old_lock, scope)
         changes = _changes(disk, wanted, shas, old_lock, scope, diff=False)
+        _crash_point("compared")
         if changes.drift:
             entries = _swap_in(disk, wanted, changes, jobs or os.cpu_count() or 1, progress, _spare_path(cache_dir, out_dir))
             index.save(_index_entries(disk, shas, entries))
@@ -450,10 +462,13 @@ def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, 
                 if path in current.links:
                     os.unlink(staging / path)
                 os.symlink(os.readlink(out_dir / path), staging / path)
+        _crash_point("staging-pruned")
         relink = [p for p in to_link if not _same_inode(current.files.get(p), snapshot.files[p])]
         rewrite = [p for p in to_write]
         written = _place_files(out_dir, staging, current, relink, rewrite, wanted, jobs, progress)
+        _crash_point("staging-complete")
         _exchange(staging, out_dir)
+        _crash_point("exchanged")
         swapped = True
     finally:
         if not swapped and staging != spare and staging.exists():
@@ -557,6 +572,8 @@ def _place_files(out_dir: Path, staging: Path, current: Snapshot, relink: list[s
             written.update(keys)
             done += len(keys)
             progress("write", done, total)
+            if done >= total // 2:
+                _crash_point("staging-half-written")
     return written
 
 
