@@ -68,3 +68,25 @@ def manifest_schema() -> dict:
 
 def manifest_schema_text() -> str:
     return json_text(manifest_schema())
+
+
+def bundle_tenants(path: str | Path, tenant_ids: tuple[str, ...], out_dir: Path) -> dict[str, Path]:
+    """Render and verify the named tenants, then write one reproducible zip each."""
+    from . import bundle
+
+    manifest, _ = load_manifest(path)
+    bundle.check_tenants(manifest, tenant_ids, str(path))
+    rendered = render_manifest(path, only=tenant_ids)
+    written = {}
+    for tenant_id in sorted(set(tenant_ids)):
+        target = Path(out_dir) / f"{tenant_id}.zip"
+        bundle.write_zip(target, bundle.zip_bytes(bundle.tenant_files(rendered.files, tenant_id), tenant_id))
+        written[tenant_id] = target
+    return written
+
+
+def capacity_report(path: str | Path):
+    from . import capacity
+
+    document = load.load_file(path)
+    return capacity.report(validate_stage.validate(document, enforce_limits=False))

@@ -158,6 +158,63 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
 
 
 @main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.argument("tenant_ids", metavar="ID...", nargs=-1, required=True)
+@click.option("-o", "--out", "out_dir", default="bundles", show_default=True, type=click.Path(file_okay=False),
+              help="Directory for the <id>.zip files.")
+@FORMAT
+def bundle(manifest: str, tenant_ids: tuple[str, ...], out_dir: str, output_format: str) -> None:
+    """Write a reproducible onboarding zip for each tenant ID (same input, same sha256)."""
+    import hashlib
+
+    try:
+        written = api.bundle_tenants(manifest, tenant_ids, Path(out_dir))
+    except PlgenError as err:
+        _fail(err, output_format)
+    rows = {tenant: {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            for tenant, path in written.items()}
+    _emit(output_format, rows, "\n".join(f"{row['path']}  sha256 {row['sha256']}" for row in rows.values()))
+
+
+@main.command()
+@click.argument("source", metavar="MANIFEST|APPROVALS_JSON", type=click.Path(dir_okay=False))
+@click.option("--connections", required=True, type=click.Path(dir_okay=False),
+              help="JSON of `az network private-link-service connection list` (one or more link services).")
+@click.option("--reject-unknown", is_flag=True, help="Reject pending connections from subscriptions of no tenant.")
+@FORMAT
+def approvals(source: str, connections: str, reject_unknown: bool, output_format: str) -> None:
+    """Decide approve / reject / hold / flag / keep for each connection, and print the az commands."""
+    from . import approvals as approvals_module
+
+    try:
+        expected = approvals_module.expected_tenants(Path(source))
+        decisions = approvals_module.decide(expected, approvals_module.read_connections(Path(connections)),
+                                            reject_unknown=reject_unknown)
+    except PlgenError as err:
+        _fail(err, output_format)
+    if output_format == "json":
+        click.echo(approvals_module.as_json(decisions))
+    else:
+        click.echo(approvals_module.as_text(decisions))
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@FORMAT
+def capacity(manifest: str, output_format: str) -> None:
+    """Report each link service against Azure's limits; exit 1 when a hard limit is exceeded."""
+    from . import capacity as capacity_module
+
+    try:
+        rows = api.capacity_report(manifest)
+    except PlgenError as err:
+        _fail(err, output_format)
+    click.echo(capacity_module.as_json(rows) if output_format == "json" else capacity_module.as_text(rows), nl=output_format == "json")
+    if any(row.exceeded for row in rows):
+        sys.exit(1)
+
+
+@main.command()
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write the schema to this file instead of standard output.")
 def schema(output: str | None) -> None:

@@ -292,7 +292,7 @@ class Tenant(Model):
     request_message: Annotated[str, AfterValidator(_free_text), AfterValidator(_request_message)] | None = None
     state: Literal["active", "suspended", "offboarded"] = "active"
     connectivity: Literal["private_link", "vnet_to_vnet"] = "private_link"
-    endpoints: Annotated[int, Field(ge=0, le=1000)] = 1
+    endpoints: Annotated[int, Field(ge=0, le=1_000_000)] = 1  # the 1000 limit is per link service: gen.validate
     expected_connections: Annotated[int, Field(ge=0)] | None = None
     endpoint: Endpoint | None = None
     vnet_to_vnet: VnetToVnet | None = None

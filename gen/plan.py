@@ -56,6 +56,20 @@ class RegionPlan:
 
 
 @dataclass(frozen=True)
+class MonitoringPlan:
+    """A metric alert per link service on PLSNatPortsUsage, and an action group when an
+    e-mail address is given (the address travels in tfvars/parameters, not inlined)."""
+
+    nat_port_usage_percent: int
+    action_group_email: str | None
+    action_group_name: str
+    action_group_short_name: str
+
+    def alert_name(self, link_service: "LinkServicePlan") -> str:
+        return f"alert-{link_service.name}-nat-ports"
+
+
+@dataclass(frozen=True)
 class ProviderPlan:
     subscription_id: str
     resource_group: str
@@ -63,16 +77,23 @@ class ProviderPlan:
     proxy_protocol: bool
     tags: Mapping[str, str]
     regions: tuple[RegionPlan, ...]
+    monitoring: MonitoringPlan | None = None
 
     @property
     def link_services(self) -> tuple[LinkServicePlan, ...]:
         return tuple(ls for region in self.regions for ls in region.link_services)
 
     def tfvars(self) -> dict[str, Any]:
-        return {"tags": dict(self.tags)}
+        values: dict[str, Any] = {"tags": dict(self.tags)}
+        if self.monitoring and self.monitoring.action_group_email:
+            values["action_group_email"] = self.monitoring.action_group_email
+        return values
 
     def bicep_parameters(self) -> dict[str, Any]:
-        return deployment_parameters({"tags": dict(self.tags)})
+        values: dict[str, Any] = {"tags": dict(self.tags)}
+        if self.monitoring and self.monitoring.action_group_email:
+            values["actionGroupEmail"] = self.monitoring.action_group_email
+        return deployment_parameters(values)
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,7 @@ class Plan:
     tenants: tuple[TenantPlan, ...]
     files: tuple[OutputFile, ...]
     only: tuple[str, ...] = ()
+    approvals: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def header(self) -> str:
@@ -207,6 +229,7 @@ def build_plan(manifest: Manifest, manifest_name: str, only: tuple[str, ...] = (
         tenants=tenants,
         files=(),
         only=tuple(sorted(set(only))),
+        approvals=approvals_data(manifest, provider),
     )
     files = _provider_files(plan) + tuple(f for tenant in selected for f in _tenant_files(plan, tenant))
     return Plan(**{**plan.__dict__, "files": tuple(sorted(files, key=lambda f: f.path))})
@@ -252,6 +275,7 @@ def _provider_plan(manifest: Manifest) -> ProviderPlan:
             load_balancer_name=region.load_balancer.name,
             link_services=tuple(link_services),
         ))
+    monitoring = manifest.provider.monitoring
     return ProviderPlan(
         subscription_id=manifest.provider.subscription_id,
         resource_group=manifest.provider.resource_group,
@@ -259,7 +283,32 @@ def _provider_plan(manifest: Manifest) -> ProviderPlan:
         proxy_protocol=manifest.service.proxy_protocol,
         tags=MappingProxyType(dict(sorted(manifest.service.tags.items()))),
         regions=tuple(regions),
+        monitoring=MonitoringPlan(
+            nat_port_usage_percent=monitoring.nat_port_usage_percent,
+            action_group_email=monitoring.action_group_email,
+            action_group_name=f"ag-{manifest.service.name}-nat-ports",
+            action_group_short_name="plgen-nat",
+        ) if monitoring else None,
     )
+
+
+def approvals_data(manifest: Manifest, provider: ProviderPlan) -> dict[str, Any]:
+    """provider/approvals.json: every private-link tenant (offboarded ones too, so that their
+    connections can be rejected) by link service. `plgen approvals` reads it in place of the
+    manifest."""
+    link_services: dict[str, Any] = {
+        ls.name: {"alias": ls.alias, "region": ls.location, "tenants": {}} for ls in provider.link_services
+    }
+    for tenant in manifest.tenants:
+        name = tenant_link_service(manifest, tenant)
+        if name is None or name not in link_services:
+            continue
+        link_services[name]["tenants"][tenant.id] = {
+            "state": tenant.state,
+            "approval": tenant.approval,
+            "subscriptions": sorted(tenant.subscriptions),
+        }
+    return {"format": APPROVALS_FORMAT, "service": manifest.service.name, "link_services": link_services}
 
 
 def _check_unique_identifiers(manifest_name: str, provider: ProviderPlan) -> None:
@@ -305,6 +354,8 @@ def _tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> TenantPl
     )
 
 
+APPROVALS_FILE = "provider/approvals.json"
+APPROVALS_FORMAT = "plgen-approvals/1"
 PROVIDER_TERRAFORM = "provider/terraform"
 PROVIDER_BICEP = "provider/bicep"
 
@@ -322,7 +373,13 @@ def _provider_files(plan: Plan) -> tuple[OutputFile, ...]:
             f"{PROVIDER_TERRAFORM}/region-{region.location}.tf", "terraform/provider/region.tf.j2",
             context={**context, "region": region},
         ))
+    if plan.provider.monitoring:
+        files.append(OutputFile(f"{PROVIDER_TERRAFORM}/monitoring.tf", "terraform/provider/monitoring.tf.j2", context=context))
+    if plan.provider.proxy_protocol:
+        files += [OutputFile(f"provider/backend/{name}", f"backend/{name}.j2", context=context)
+                  for name in ("nginx.conf", "haproxy.cfg", "envoy.yaml")]
     files += [
+        OutputFile(APPROVALS_FILE, data=plan.approvals),
         OutputFile(f"{PROVIDER_BICEP}/main.bicep", "bicep/provider/main.bicep.j2", context=context),
         OutputFile(f"{PROVIDER_BICEP}/modules/nat-subnet.bicep", "bicep/provider/modules/nat-subnet.bicep.j2"),
         OutputFile(f"{PROVIDER_BICEP}/main.parameters.json", data=plan.provider.bicep_parameters()),

@@ -27,15 +27,21 @@ SMALLEST_SUBNET_PREFIX = 29
 GATEWAY_SUBNET_MAX_PREFIX = 27
 
 Finding = tuple[PathKey, str]
+TaggedFinding = tuple[PathKey, str, bool]  # ... and whether it is a capacity limit
 
 
-def validate(document: Document) -> Manifest:
-    """Raise ManifestError listing every located problem, or return the Manifest."""
+def validate(document: Document, *, enforce_limits: bool = True) -> Manifest:
+    """Raise ManifestError listing every located problem, or return the Manifest.
+
+    enforce_limits=False skips the Azure capacity limits (endpoints, list sizes, link services
+    per load balancer, NAT subnet size) so that `plgen capacity` can report on them.
+    """
     try:
         manifest = Manifest.model_validate(document.data, strict=True)
     except pydantic.ValidationError as err:
         raise ManifestError([_pydantic_problem(document, e) for e in err.errors()]) from None
-    findings = list(semantic_findings(manifest))
+    findings = [(path, message) for path, message, is_limit in semantic_findings(manifest)
+                if enforce_limits or not is_limit]
     if findings:
         raise ManifestError([Problem(document.locate(path), message) for path, message in findings])
     return manifest
@@ -72,11 +78,19 @@ def _yaml_kind(value: Any) -> str:
 # --- semantic rules -------------------------------------------------------------------------
 
 
-def semantic_findings(manifest: Manifest) -> Iterator[Finding]:
-    yield from _name_rules(manifest)
-    yield from _region_rules(manifest)
-    yield from _tenant_rules(manifest)
-    yield from _link_service_limits(manifest)
+LIMIT_MARK = "\x00limit"
+
+
+def limit(message: str) -> str:
+    """Mark a finding as a capacity limit (see validate(enforce_limits=...))."""
+    return LIMIT_MARK + message
+
+
+def semantic_findings(manifest: Manifest) -> Iterator[TaggedFinding]:
+    for path, message in [*_name_rules(manifest), *_region_rules(manifest), *_tenant_rules(manifest),
+                          *_link_service_limits(manifest)]:
+        is_limit = message.startswith(LIMIT_MARK)
+        yield path, message.removeprefix(LIMIT_MARK), is_limit
 
 
 def _name_rules(manifest: Manifest) -> Iterator[Finding]:
@@ -162,7 +176,7 @@ def _load_balancer_rules(region: Region, base: PathKey) -> Iterator[Finding]:
         if count > 1:
             yield lb_path, f"frontend {name!r} is listed {count} times"
     if len(region.link_services) > MAX_LINK_SERVICES_PER_LB:
-        yield base + ("link_services",), (
+        yield base + ("link_services",), limit(
             f"{len(region.link_services)} link services on load balancer {lb.name!r}; a Standard Load Balancer "
             f"carries at most {MAX_LINK_SERVICES_PER_LB} (one frontend each): add a load balancer in another region entry"
         )
@@ -233,7 +247,7 @@ def _address_rules(region: Region, base: PathKey) -> Iterator[Finding]:
                 yield path, f"NAT IP {address} is already used at {_fmt(static_seen[address])}"
             static_seen.setdefault(address, path)
     if nat_subnet.prefixlen <= SMALLEST_SUBNET_PREFIX and total > usable_addresses(str(nat_subnet)):
-        yield base + ("nat_subnet", "address_prefix"), (
+        yield base + ("nat_subnet", "address_prefix"), limit(
             f"the link services of this region need {total} NAT IPs but {nat_subnet} has only "
             f"{usable_addresses(str(nat_subnet))} usable addresses; size the NAT subnet before it is created"
         )
@@ -331,7 +345,7 @@ def _link_service_limits(manifest: Manifest) -> Iterator[Finding]:
             tenants = [manifest.tenants[t] for t in members.get(link_service.name, [])]
             endpoints = sum(tenant.endpoints for tenant in tenants)
             if endpoints > MAX_ENDPOINTS_PER_LINK_SERVICE:
-                yield path, (
+                yield path, limit(
                     f"tenants of link service {link_service.name!r} plan {endpoints} private endpoints; a Private Link "
                     f"Service accepts at most {MAX_ENDPOINTS_PER_LINK_SERVICE}: add a shard (another link service on "
                     "its own frontend) and move tenants to it with `link_service`"
@@ -339,13 +353,13 @@ def _link_service_limits(manifest: Manifest) -> Iterator[Finding]:
             visible = {s for tenant in tenants for s in tenant.subscriptions}
             auto = {s for tenant in tenants if tenant.state == "active" and tenant.approval == "auto" for s in tenant.subscriptions}
             if not public and len(visible) > MAX_SUBSCRIPTIONS_PER_LIST:
-                yield path, (
+                yield path, limit(
                     f"{len(visible)} subscriptions in the visibility list of {link_service.name!r}; Azure allows at most "
                     f"{MAX_SUBSCRIPTIONS_PER_LIST}: set provider.visibility to public and approve connections with "
                     "`plgen approvals`, or move tenants to another shard"
                 )
             if len(auto) > MAX_SUBSCRIPTIONS_PER_LIST:
-                yield path, (
+                yield path, limit(
                     f"{len(auto)} subscriptions in the auto-approval list of {link_service.name!r}; Azure allows at most "
                     f"{MAX_SUBSCRIPTIONS_PER_LIST}: switch some tenants to `approval: manual` (approved with `plgen "
                     "approvals`) or move tenants to another shard"

@@ -82,11 +82,16 @@ def test_every_unit_has_a_bicep_twin(example):
 
 def test_api_versions_are_the_pinned_ones(example):
     _, files = example
+    pinned = {"Microsoft.Network/privateDnsZones": "2024-06-01", "Microsoft.Network": "2024-05-01",
+              "Microsoft.Insights/actionGroups": "2023-01-01", "Microsoft.Insights/metricAlerts": "2018-03-01"}
+    seen = set()
     for path, text in files.items():
         if path.endswith(".bicep"):
             for resource in bicep.parse(text).get("resources", {}).values():
-                expected = "2024-06-01" if resource["type"].startswith("Microsoft.Network/privateDnsZones") else "2024-05-01"
-                assert resource["api_version"] == expected, (path, resource["type"])
+                prefix = next(p for p in pinned if resource["type"].startswith(p))
+                assert resource["api_version"] == pinned[prefix], (path, resource["type"])
+                seen.add(prefix)
+    assert seen == set(pinned)
 
 
 def test_bicep_access_lists_are_literal_and_sorted(example):

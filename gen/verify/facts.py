@@ -30,6 +30,9 @@ def plan_facts(plan: Plan, tenant_ids: set[str], include_provider: bool = True) 
             "nat_ip_count": len(ls.nat_ips),
             "static_nat_ips": [ip.private_ip for ip in ls.nat_ips if ip.private_ip],
             "proxy_protocol": plan.provider.proxy_protocol,
+            "nat_ports_alert": {"metric": "PLSNatPortsUsage", "threshold": plan.provider.monitoring.nat_port_usage_percent,
+                                "notifies": bool(plan.provider.monitoring.action_group_email)}
+            if plan.provider.monitoring else None,
         }
     for tenant in plan.tenants:
         if tenant.id not in tenant_ids:
@@ -51,11 +54,37 @@ def _single(body: dict, key: str) -> dict:
     return blocks[0]
 
 
+def _label_of(module: ParsedModule, body: dict) -> str | None:
+    return next((label for (kind, label), other in module.resources.items() if other is body), None)
+
+
+def _terraform_alerts(module: ParsedModule, variables: dict) -> dict[str, dict]:
+    """Metric alerts by the label of the Private Link Service they watch."""
+    alerts = {}
+    for (type_name, _), body in module.resources.items():
+        if type_name != "azurerm_monitor_metric_alert":
+            continue
+        criteria = (body.get("criteria") or [{}])[0]
+        for scope in body.get("scopes", []):
+            refs = [r for r in _references(scope) if r[:1] == ("azurerm_private_link_service",)]
+            for ref in refs:
+                alerts[ref[1]] = {"metric": evaluate(criteria.get("metric_name"), variables, module),
+                                  "threshold": criteria.get("threshold"), "notifies": bool(body.get("action"))}
+    return alerts
+
+
+def _references(value) -> list[tuple[str, ...]]:
+    from . import hcl
+
+    return hcl.references(hcl.expression_body(value)) if hcl.is_expression(value) else []
+
+
 def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, ParsedModule]) -> Facts:
     facts: Facts = {}
     provider = modules.get(PROVIDER_TERRAFORM)
     if provider is not None:
         variables = json.loads(files.get(f"{PROVIDER_TERRAFORM}/terraform.tfvars.json", "{}"))
+        alerts = _terraform_alerts(provider, variables)
         for (type_name, _), body in sorted(provider.resources.items()):
             if type_name != "azurerm_private_link_service":
                 continue
@@ -69,6 +98,7 @@ def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, Parsed
                 "nat_ip_count": len(nat),
                 "static_nat_ips": [evaluate(n["private_ip_address"], variables, provider) for n in nat if "private_ip_address" in n],
                 "proxy_protocol": body.get("proxy_protocol_enabled"),
+                "nat_ports_alert": alerts.get(_label_of(provider, body)),
             }
     for directory, module in modules.items():
         if not directory.startswith("tenants/"):
@@ -100,10 +130,27 @@ def _conditional_array(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
+def _bicep_alerts(unit: BicepUnit) -> dict[str, dict]:
+    """Metric alerts by the symbol of the Private Link Service they watch (scopes: [pls.id])."""
+    alerts = {}
+    for config in unit.resources("Microsoft.Insights/metricAlerts"):
+        properties = config.get("properties", {})
+        criteria = (properties.get("criteria", {}).get("allOf") or [{}])[0]
+        for scope in properties.get("scopes", []):
+            operands = scope.get("operator", {}).get("operands", {}) if isinstance(scope, dict) else {}
+            if operands.get("operand_2") == "id":
+                alerts[operands.get("operand_1")] = {"metric": unit.value(criteria.get("metricName")),
+                                                     "threshold": criteria.get("threshold"),
+                                                     "notifies": bool(properties.get("actions"))}
+    return alerts
+
+
 def bicep_facts(plan: Plan, units: dict[str, BicepUnit]) -> Facts:
     facts: Facts = {}
     provider = units.get(PROVIDER_BICEP)
     if provider is not None:
+        alerts = _bicep_alerts(provider)
+        symbols = {id(r["config"]): symbol for symbol, r in (provider.main.parsed.get("resources") or {}).items()}
         for config in provider.resources("Microsoft.Network/privateLinkServices"):
             properties = config.get("properties", {})
             name = provider.value(config.get("name"))
@@ -117,6 +164,7 @@ def bicep_facts(plan: Plan, units: dict[str, BicepUnit]) -> Facts:
                 "static_nat_ips": [provider.value(c["properties"]["privateIPAddress"]) for c in ip_configs
                                    if "privateIPAddress" in c.get("properties", {})],
                 "proxy_protocol": properties.get("enableProxyProtocol"),
+                "nat_ports_alert": alerts.get(symbols.get(id(config))),
             }
     for directory, unit in units.items():
         if not directory.startswith("tenants/"):

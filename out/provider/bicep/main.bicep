@@ -4,6 +4,9 @@ targetScope = 'resourceGroup'
 @description('Tags on every provider resource plgen creates (service.tags in the manifest).')
 param tags object
 
+@description('Where NAT port alerts go (monitoring.action_group_email).')
+param actionGroupEmail string
+
 // Region eastus2
 module natSubnetEastus2 'modules/nat-subnet.bicep' = {
   name: 'plgen-nat-subnet-eastus2'
@@ -178,6 +181,130 @@ resource plsContosoApiWeu1 'Microsoft.Network/privateLinkServices@2024-05-01' = 
         '5555eeee-0000-4000-8000-000000000007'
       ]
     }
+  }
+}
+
+// PLSNatPortsUsage is the share of a NAT IP's ports in use: new consumer connections fail
+// when it reaches 100, so alert well before.
+resource natPortsActionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: 'ag-contoso-api-nat-ports'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'plgen-nat'
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'on-call'
+        emailAddress: actionGroupEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+resource plsContosoApiEus21NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-pls-contoso-api-eus2-1-nat-ports'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'NAT port usage of Private Link Service pls-contoso-api-eus2-1 above 80 percent'
+    severity: 2
+    enabled: true
+    scopes: [
+      plsContosoApiEus21.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'nat-ports'
+          metricNamespace: 'Microsoft.Network/privateLinkServices'
+          metricName: 'PLSNatPortsUsage'
+          operator: 'GreaterThan'
+          threshold: 80
+          timeAggregation: 'Maximum'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: natPortsActionGroup.id
+      }
+    ]
+  }
+}
+
+resource plsContosoApiEus22NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-pls-contoso-api-eus2-2-nat-ports'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'NAT port usage of Private Link Service pls-contoso-api-eus2-2 above 80 percent'
+    severity: 2
+    enabled: true
+    scopes: [
+      plsContosoApiEus22.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'nat-ports'
+          metricNamespace: 'Microsoft.Network/privateLinkServices'
+          metricName: 'PLSNatPortsUsage'
+          operator: 'GreaterThan'
+          threshold: 80
+          timeAggregation: 'Maximum'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: natPortsActionGroup.id
+      }
+    ]
+  }
+}
+
+resource plsContosoApiWeu1NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-pls-contoso-api-weu-1-nat-ports'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'NAT port usage of Private Link Service pls-contoso-api-weu-1 above 80 percent'
+    severity: 2
+    enabled: true
+    scopes: [
+      plsContosoApiWeu1.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'nat-ports'
+          metricNamespace: 'Microsoft.Network/privateLinkServices'
+          metricName: 'PLSNatPortsUsage'
+          operator: 'GreaterThan'
+          threshold: 80
+          timeAggregation: 'Maximum'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: natPortsActionGroup.id
+      }
+    ]
   }
 }
 

@@ -4,3 +4,8 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "action_group_email" {
+  description = "Where NAT port alerts go (monitoring.action_group_email; value in terraform.tfvars.json)."
+  type        = string
+}

@@ -1,0 +1,154 @@
+"""`plgen approvals`: decide what to do with each private endpoint connection, from the
+manifest (or the rendered provider/approvals.json) and the connections Azure reports.
+
+The request message is shown but never decides: it is written by the consumer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import Location, ManifestError, Problem
+
+DECISIONS = ("approve", "reject", "hold", "flag", "keep")
+_PLS_IN_ID = re.compile(r"/providers/Microsoft\.Network/privateLinkServices/([^/]+)/privateEndpointConnections/", re.I)
+_SUBSCRIPTION_IN_ID = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})/", re.I)
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    decision: str
+    tenant: str | None
+    reason: str
+    link_service: str | None
+    subscription: str | None
+    status: str
+    link_id: str | None
+    request_message: str | None
+
+    def command(self) -> str | None:
+        """The az command that carries the decision out (flag: a command to consider)."""
+        verb = {"approve": "approve", "reject": "reject", "flag": "reject"}.get(self.decision)
+        if verb is None:
+            return None
+        description = f"plgen: {self.reason}"[:140]
+        command = f"az network private-endpoint-connection {verb} --id {shlex.quote(self.id)} --description {shlex.quote(description)}"
+        return f"# review, then: {command}" if self.decision == "flag" else command
+
+
+def expected_tenants(source: Path) -> dict[str, Any]:
+    """The link services and their tenants, from a manifest or from provider/approvals.json."""
+    if source.suffix == ".json":
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ManifestError(Problem(Location(str(source)), f"cannot read approvals file: {err}")) from None
+        if not isinstance(data, dict) or data.get("format") != "plgen-approvals/1":
+            raise ManifestError(Problem(Location(str(source)), "not a plgen approvals file (format plgen-approvals/1)"))
+        return data
+    from . import api
+    from .plan import approvals_data, build_plan
+
+    manifest, _ = api.load_manifest(source)
+    return approvals_data(manifest, build_plan(manifest, source.name).provider)
+
+
+def read_connections(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ManifestError(Problem(Location(str(path)), f"cannot read connections: {err}")) from None
+    if isinstance(data, dict) and isinstance(data.get("value"), list):  # raw ARM list response
+        data = data["value"]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ManifestError(Problem(Location(str(path)), "expected a JSON list of private endpoint connections"))
+    return data
+
+
+def _properties(connection: dict[str, Any]) -> dict[str, Any]:
+    # ARM returns {"properties": {...}}; the az CLI flattens properties into the object.
+    return connection.get("properties") if isinstance(connection.get("properties"), dict) else connection
+
+
+def decide(expected: dict[str, Any], connections: list[dict[str, Any]], *, reject_unknown: bool = False) -> list[Decision]:
+    owners: dict[tuple[str, str], tuple[str, dict]] = {}
+    for link_service, entry in expected["link_services"].items():
+        for tenant_id, tenant in entry["tenants"].items():
+            for subscription in tenant["subscriptions"]:
+                owners[(link_service.lower(), subscription.lower())] = (tenant_id, tenant)
+    decisions = []
+    for index, connection in enumerate(connections):
+        properties = _properties(connection)
+        connection_id = str(connection.get("id", f"<connection {index}>"))
+        state = properties.get("privateLinkServiceConnectionState") or {}
+        status = str(state.get("status", "Unknown"))
+        endpoint_id = str((properties.get("privateEndpoint") or {}).get("id", ""))
+        match = _PLS_IN_ID.search(connection_id)
+        link_service = match.group(1) if match else None
+        sub_match = _SUBSCRIPTION_IN_ID.match(endpoint_id)
+        subscription = sub_match.group(1).lower() if sub_match else None
+        owner = owners.get((link_service.lower(), subscription)) if link_service and subscription else None
+        tenant_id, tenant = owner if owner else (None, None)
+        decision, reason = _rule(status, tenant_id, tenant, link_service, subscription, reject_unknown)
+        link_id = properties.get("linkIdentifier")
+        decisions.append(Decision(
+            id=connection_id, decision=decision, tenant=tenant_id, reason=reason, link_service=link_service,
+            subscription=subscription, status=status, link_id=str(link_id) if link_id is not None else None,
+            request_message=state.get("description") if isinstance(state.get("description"), str) else None,
+        ))
+    return decisions
+
+
+def _rule(status: str, tenant_id, tenant, link_service, subscription, reject_unknown: bool) -> tuple[str, str]:
+    where = f"link service {link_service}" if link_service else "an unknown link service"
+    if status == "Pending":
+        if tenant is None:
+            if reject_unknown:
+                return "reject", f"subscription {subscription} is not a tenant of {where}"
+            return "hold", f"subscription {subscription} is not a tenant of {where}; left pending for a human"
+        if tenant["state"] == "active":
+            return "approve", f"tenant {tenant_id} is active on {where}"
+        return "reject", f"tenant {tenant_id} is {tenant['state']}"
+    if status == "Approved":
+        if tenant is None:
+            return "flag", f"approved, but subscription {subscription} is not a tenant of {where}"
+        if tenant["state"] != "active":
+            return "flag", f"approved, but tenant {tenant_id} is {tenant['state']}"
+        return "keep", f"tenant {tenant_id} is active"
+    return "keep", f"connection is {status}; nothing to do"
+
+
+def link_id_map(decisions: list[Decision]) -> dict[str, str]:
+    """LinkID -> tenant, to attribute the PROXY protocol TLV 0xEE seen by the backends."""
+    return {d.link_id: d.tenant for d in sorted(decisions, key=lambda d: d.link_id or "") if d.link_id and d.tenant}
+
+
+def as_json(decisions: list[Decision]) -> str:
+    rows = [{"id": d.id, "decision": d.decision, "tenant": d.tenant, "reason": d.reason, "link_service": d.link_service,
+             "subscription": d.subscription, "status": d.status, "link_id": d.link_id,
+             "request_message": d.request_message} for d in decisions]
+    return json.dumps(rows, indent=2, ensure_ascii=False)
+
+
+def as_text(decisions: list[Decision]) -> str:
+    lines = []
+    for d in decisions:
+        message = f"  request message (consumer's, not used to decide): {json.dumps(d.request_message, ensure_ascii=False)}" \
+            if d.request_message else ""
+        lines.append(f"{d.decision.upper():8} {d.tenant or '-':20} {d.status:12} {d.id}")
+        lines.append(f"         {d.reason}")
+        if message:
+            lines.append(message)
+    commands = [d.command() for d in decisions if d.command()]
+    if commands:
+        lines += ["", "Commands:"] + commands
+    mapping = link_id_map(decisions)
+    lines += ["", "LinkID -> tenant (PROXY protocol TLV 0xEE):"]
+    lines += [f"  {link_id} {tenant}" for link_id, tenant in mapping.items()] or ["  (none)"]
+    return "\n".join(lines)
