@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .errors import ManifestError, Problem, Location
-from .manifest import SUBNET_ID_RE, Manifest
+from .manifest import GATEWAY_ID_RE, KEY_VAULT_ID_RE, SUBNET_ID_RE, Manifest
 from .naming import bicep_identifier, name_problem, tf_identifier
 from .validate import generated_endpoint_name, tenant_link_service
 
@@ -43,9 +43,80 @@ class LinkServicePlan:
 
 
 @dataclass(frozen=True)
+class NatGatewayPlan:
+    name: str
+    public_ip_names: tuple[str, ...]
+    idle_timeout_minutes: int
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FrontendPlan:
+    name: str
+    private_ip: str
+
+
+@dataclass(frozen=True)
+class LbRulePlan:
+    name: str
+    frontend: str
+    frontend_port: int
+    backend_port: int
+
+
+@dataclass(frozen=True)
+class CreatedLoadBalancerPlan:
+    """An internal Standard load balancer plgen creates (the "double NAT" setup): frontends in
+    their own subnet, a NIC-based backend pool, a probe, a rule per service port and frontend,
+    and inbound NAT rules."""
+
+    frontend_subnet_name: str
+    frontend_subnet_prefix: str
+    frontends: tuple[FrontendPlan, ...]
+    backend_pool_name: str
+    probe_name: str
+    probe_protocol: str
+    probe_port: int
+    probe_path: str | None
+    rules: tuple[LbRulePlan, ...]
+    nat_rules: tuple[LbRulePlan, ...]
+
+    def frontend_index(self, name: str) -> int:
+        return [f.name for f in self.frontends].index(name)
+
+
+@dataclass(frozen=True)
+class VpnConnectionPlan:
+    tenant_id: str
+    name: str
+    tf_id: str
+    bicep_id: str
+    peer_gateway_id: str
+    key_vault_id: str
+    key_vault_name: str
+    key_vault_resource_group: str
+    key_vault_subscription: str
+    secret_name: str
+
+
+@dataclass(frozen=True)
+class VpnGatewayPlan:
+    name: str
+    public_ip_name: str
+    sku: str
+    gateway_subnet_prefix: str
+    connections: tuple[VpnConnectionPlan, ...]
+
+    @property
+    def gateway_id_suffix(self) -> str:
+        return f"/providers/Microsoft.Network/virtualNetworkGateways/{self.name}"
+
+
+@dataclass(frozen=True)
 class RegionPlan:
     location: str
     tf_id: str
+    bicep_suffix: str
     nat_subnet_bicep_id: str
     vnet_name: str
     vnet_resource_group: str
@@ -53,6 +124,9 @@ class RegionPlan:
     nat_subnet_prefix: str
     load_balancer_name: str
     link_services: tuple[LinkServicePlan, ...]
+    nat_gateway: NatGatewayPlan | None = None
+    created_load_balancer: CreatedLoadBalancerPlan | None = None
+    vpn_gateway: VpnGatewayPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +254,35 @@ def deployment_parameters(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class VpnTenantPlan:
+    """A vnet_to_vnet tenant: its bundle creates the reciprocal connection (their gateway ->
+    the provider's) with a shared key from their own Key Vault (they fill those inputs in)."""
+
+    id: str
+    display_name: str
+    state: str
+    region: str
+    subscriptions: tuple[str, ...]
+    subscription_id: str
+    gateway_id: str
+    provider_gateway_id: str
+    connection_name: str
+    provider_connection_name: str
+    provider_secret_name: str
+
+    MISSING = ("key_vault_id", "shared_key_secret_name")
+    MISSING_BICEP = ("keyVaultName", "keyVaultResourceGroup", "sharedKeySecretName")
+
+    def tfvars(self) -> dict[str, Any]:
+        return {"connection_name": self.connection_name, "gateway_id": self.gateway_id,
+                "provider_gateway_id": self.provider_gateway_id, "subscription_id": self.subscription_id}
+
+    def bicep_parameters(self) -> dict[str, Any]:
+        return deployment_parameters({"connectionName": self.connection_name, "gatewayId": self.gateway_id,
+                                      "providerGatewayId": self.provider_gateway_id})
+
+
+@dataclass(frozen=True)
 class OutputFile:
     """One file to render: Jinja `template` with `context`, or JSON `data` (never a template:
     data files are written by a JSON encoder)."""
@@ -201,6 +304,7 @@ class Plan:
     tenants: tuple[TenantPlan, ...]
     files: tuple[OutputFile, ...]
     only: tuple[str, ...] = ()
+    vpn_tenants: tuple[VpnTenantPlan, ...] = ()
     approvals: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -219,6 +323,8 @@ def build_plan(manifest: Manifest, manifest_name: str, only: tuple[str, ...] = (
     if unknown:
         raise ManifestError(Problem(Location(manifest_name), f"--only names unknown tenants: {', '.join(unknown)}"))
     selected = tuple(t for t in tenants if not only or t.id in only)
+    vpn_tenants = tuple(_vpn_tenant_plan(manifest, provider, t) for t in sorted(manifest.tenants, key=lambda t: t.id)
+                        if t.connectivity == "vnet_to_vnet" and t.state != "offboarded")
     _check_unique_identifiers(manifest_name, provider)
     plan = Plan(
         manifest_name=manifest_name,
@@ -230,8 +336,10 @@ def build_plan(manifest: Manifest, manifest_name: str, only: tuple[str, ...] = (
         files=(),
         only=tuple(sorted(set(only))),
         approvals=approvals_data(manifest, provider),
+        vpn_tenants=vpn_tenants,
     )
-    files = _provider_files(plan) + tuple(f for tenant in selected for f in _tenant_files(plan, tenant))
+    files = _provider_files(plan) + tuple(f for tenant in selected for f in _tenant_files(plan, tenant)) + tuple(
+        f for tenant in vpn_tenants if not only or tenant.id in only for f in _vpn_tenant_files(plan, tenant))
     return Plan(**{**plan.__dict__, "files": tuple(sorted(files, key=lambda f: f.path))})
 
 
@@ -267,6 +375,7 @@ def _provider_plan(manifest: Manifest) -> ProviderPlan:
         regions.append(RegionPlan(
             location=region.location,
             tf_id=tf_identifier(region.location),
+            bicep_suffix=bicep_identifier("x", region.location)[1:],
             nat_subnet_bicep_id=bicep_identifier("nat_subnet", region.location),
             vnet_name=region.vnet.name,
             vnet_resource_group=region.vnet.resource_group,
@@ -274,6 +383,9 @@ def _provider_plan(manifest: Manifest) -> ProviderPlan:
             nat_subnet_prefix=region.nat_subnet.address_prefix,
             load_balancer_name=region.load_balancer.name,
             link_services=tuple(link_services),
+            nat_gateway=_nat_gateway_plan(manifest, region),
+            created_load_balancer=_created_lb_plan(manifest, region),
+            vpn_gateway=_vpn_plan(manifest, region),
         ))
     monitoring = manifest.provider.monitoring
     return ProviderPlan(
@@ -290,6 +402,71 @@ def _provider_plan(manifest: Manifest) -> ProviderPlan:
             action_group_short_name="plgen-nat",
         ) if monitoring else None,
     )
+
+
+def _nat_gateway_plan(manifest: Manifest, region) -> NatGatewayPlan | None:
+    gateway = region.nat_gateway
+    if gateway is None:
+        return None
+    names = generated_region_names(manifest.service.name, region.location, gateway.public_ips)
+    return NatGatewayPlan(names["nat_gateway"], names["nat_gateway_public_ips"], gateway.idle_timeout_minutes,
+                          tuple(sorted(set(gateway.subnets))))
+
+
+def _created_lb_plan(manifest: Manifest, region) -> CreatedLoadBalancerPlan | None:
+    create = region.load_balancer.create
+    if create is None:
+        return None
+    lb = region.load_balancer.name
+    return CreatedLoadBalancerPlan(
+        frontend_subnet_name=create.frontend_subnet.name,
+        frontend_subnet_prefix=create.frontend_subnet.address_prefix,
+        frontends=tuple(FrontendPlan(f.name, f.private_ip) for f in create.frontends),
+        backend_pool_name=f"{lb}-backend",
+        probe_name=f"{lb}-probe",
+        probe_protocol=create.probe.protocol,
+        probe_port=create.probe.port,
+        probe_path=create.probe.path,
+        rules=tuple(LbRulePlan(f"{f.name}-tcp-{port}", f.name, port, create.backend_port)
+                    for f in create.frontends for port in manifest.service.ports),
+        nat_rules=tuple(LbRulePlan(r.name, r.frontend, r.frontend_port, r.backend_port)
+                        for r in sorted(create.inbound_nat_rules, key=lambda r: r.name)),
+    )
+
+
+def _vpn_plan(manifest: Manifest, region) -> VpnGatewayPlan | None:
+    if region.vpn_gateway is None:
+        return None
+    names = generated_region_names(manifest.service.name, region.location, 0)
+    connections = []
+    for tenant in sorted(manifest.tenants, key=lambda t: t.id):
+        if tenant.connectivity != "vnet_to_vnet" or tenant.region != region.location or tenant.state != "active":
+            continue
+        vault = KEY_VAULT_ID_RE.fullmatch(tenant.vnet_to_vnet.shared_key_secret.key_vault_id)
+        connections.append(VpnConnectionPlan(
+            tenant_id=tenant.id,
+            name=f"cn-{manifest.service.name}-to-{tenant.id}",
+            tf_id=tf_identifier(tenant.id),
+            bicep_id=bicep_identifier("vpn", tenant.id),
+            peer_gateway_id=tenant.vnet_to_vnet.gateway_id,
+            key_vault_id=tenant.vnet_to_vnet.shared_key_secret.key_vault_id,
+            key_vault_name=vault["name"],
+            key_vault_resource_group=vault["resource_group"],
+            key_vault_subscription=vault["subscription"],
+            secret_name=tenant.vnet_to_vnet.shared_key_secret.name,
+        ))
+    return VpnGatewayPlan(names["vpn_gateway"], names["vpn_gateway_public_ip"], region.vpn_gateway.sku,
+                          region.vpn_gateway.gateway_subnet_prefix, tuple(connections))
+
+
+def generated_region_names(service: str, location: str, public_ips: int) -> dict[str, Any]:
+    """Names plgen makes up for a region's neighbouring resources (checked in gen.validate)."""
+    return {
+        "nat_gateway": f"ng-{service}-{location}",
+        "nat_gateway_public_ips": tuple(f"pip-ng-{service}-{location}-{i + 1}" for i in range(public_ips)),
+        "vpn_gateway": f"vgw-{service}-{location}",
+        "vpn_gateway_public_ip": f"pip-vgw-{service}-{location}",
+    }
 
 
 def approvals_data(manifest: Manifest, provider: ProviderPlan) -> dict[str, Any]:
@@ -309,6 +486,26 @@ def approvals_data(manifest: Manifest, provider: ProviderPlan) -> dict[str, Any]
             "subscriptions": sorted(tenant.subscriptions),
         }
     return {"format": APPROVALS_FORMAT, "service": manifest.service.name, "link_services": link_services}
+
+
+def _vpn_tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> VpnTenantPlan:
+    region = next(r for r in provider.regions if r.location == tenant.region)
+    gateway = GATEWAY_ID_RE.fullmatch(tenant.vnet_to_vnet.gateway_id)
+    provider_gateway_id = (f"/subscriptions/{provider.subscription_id}/resourceGroups/{provider.resource_group}"
+                           f"{region.vpn_gateway.gateway_id_suffix}")
+    return VpnTenantPlan(
+        id=tenant.id,
+        display_name=tenant.display_name,
+        state=tenant.state,
+        region=tenant.region,
+        subscriptions=tuple(sorted(tenant.subscriptions)),
+        subscription_id=gateway["subscription"],
+        gateway_id=tenant.vnet_to_vnet.gateway_id,
+        provider_gateway_id=provider_gateway_id,
+        connection_name=f"cn-{tenant.id}-to-{manifest.service.name}",
+        provider_connection_name=f"cn-{manifest.service.name}-to-{tenant.id}",
+        provider_secret_name=tenant.vnet_to_vnet.shared_key_secret.name,
+    )
 
 
 def _check_unique_identifiers(manifest_name: str, provider: ProviderPlan) -> None:
@@ -375,13 +572,25 @@ def _provider_files(plan: Plan) -> tuple[OutputFile, ...]:
         ))
     if plan.provider.monitoring:
         files.append(OutputFile(f"{PROVIDER_TERRAFORM}/monitoring.tf", "terraform/provider/monitoring.tf.j2", context=context))
+    for region in plan.provider.regions:
+        for present, prefix in ((region.nat_gateway, "nat-gateway"), (region.created_load_balancer, "load-balancer"),
+                                (region.vpn_gateway, "vpn")):
+            if present:
+                files.append(OutputFile(f"{PROVIDER_TERRAFORM}/{prefix}-{region.location}.tf",
+                                        f"terraform/provider/{prefix}.tf.j2", context={**context, "region": region}))
+    if any(region.vpn_gateway and region.vpn_gateway.connections for region in plan.provider.regions):
+        files.append(OutputFile(f"{PROVIDER_BICEP}/modules/vnet2vnet-connection.bicep",
+                                "bicep/provider/modules/vnet2vnet-connection.bicep.j2"))
+    if any(region.nat_gateway for region in plan.provider.regions):
+        files += [OutputFile(f"{PROVIDER_BICEP}/modules/{name}.bicep", f"bicep/provider/modules/{name}.bicep.j2")
+                  for name in ("subnet-read", "subnet-nat-gateway")]
     if plan.provider.proxy_protocol:
         files += [OutputFile(f"provider/backend/{name}", f"backend/{name}.j2", context=context)
                   for name in ("nginx.conf", "haproxy.cfg", "envoy.yaml")]
     files += [
         OutputFile(APPROVALS_FILE, data=plan.approvals),
         OutputFile(f"{PROVIDER_BICEP}/main.bicep", "bicep/provider/main.bicep.j2", context=context),
-        OutputFile(f"{PROVIDER_BICEP}/modules/nat-subnet.bicep", "bicep/provider/modules/nat-subnet.bicep.j2"),
+        OutputFile(f"{PROVIDER_BICEP}/modules/subnet.bicep", "bicep/provider/modules/subnet.bicep.j2"),
         OutputFile(f"{PROVIDER_BICEP}/main.parameters.json", data=plan.provider.bicep_parameters()),
     ]
     return tuple(files)
@@ -408,4 +617,19 @@ def _tenant_files(plan: Plan, tenant: TenantPlan) -> tuple[OutputFile, ...]:
     return tuple(module) + tuple(bicep) + (
         OutputFile(f"{base}/terraform/terraform.tfvars.json", data=tenant.tfvars(), unit=unit),
         OutputFile(f"{base}/README.md", "docs/tenant-README.md.j2", unit=unit, context={"tenant": tenant}),
+    )
+
+
+def _vpn_tenant_files(plan: Plan, tenant: VpnTenantPlan) -> tuple[OutputFile, ...]:
+    base = tenant_dir(tenant.id)
+    unit = f"vpn-tenant:{tenant.id}"
+    return tuple(
+        OutputFile(f"{base}/terraform/{name}", f"terraform/vnet2vnet/{name}.j2", unit=unit)
+        for name in ("versions.tf", "variables.tf", "main.tf", "outputs.tf")
+    ) + (
+        OutputFile(f"{base}/terraform/terraform.tfvars.json", data=tenant.tfvars(), unit=unit),
+        OutputFile(f"{base}/bicep/main.bicep", "bicep/vnet2vnet/main.bicep.j2", unit=unit),
+        OutputFile(f"{base}/bicep/vnet2vnet-connection.bicep", "bicep/provider/modules/vnet2vnet-connection.bicep.j2", unit=unit),
+        OutputFile(f"{base}/bicep/main.parameters.json", data=tenant.bicep_parameters(), unit=unit),
+        OutputFile(f"{base}/README.md", "docs/tenant-vnet-README.md.j2", unit=unit, context={"tenant": tenant}),
     )

@@ -147,6 +147,24 @@ def _region_rules(manifest: Manifest) -> Iterator[Finding]:
                 yield from _alias_rule(link_service.alias, link_service.name, region.location, base + ("link_services", s, "alias"))
         yield from _load_balancer_rules(region, base)
         yield from _address_rules(region, base)
+        yield from _generated_region_names(manifest.service.name, region, base)
+
+
+def _generated_region_names(service: str, region: Region, base: PathKey) -> Iterator[Finding]:
+    from .plan import generated_region_names
+
+    names = generated_region_names(service, region.location, region.nat_gateway.public_ips if region.nat_gateway else 0)
+    checks = []
+    if region.nat_gateway:
+        checks += [("nat_gateway", names["nat_gateway"], "nat_gateway")]
+        checks += [("public_ip", name, "nat_gateway") for name in names["nat_gateway_public_ips"]]
+    if region.vpn_gateway:
+        checks += [("virtual_network_gateway", names["vpn_gateway"], "vpn_gateway"),
+                   ("public_ip", names["vpn_gateway_public_ip"], "vpn_gateway")]
+    for kind, name, field in checks:
+        problem = name_problem(kind, name)
+        if problem:
+            yield base + (field,), f"generated {problem}; shorten the service name"
 
 
 def _fmt(path: PathKey) -> str:

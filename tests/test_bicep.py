@@ -74,7 +74,7 @@ def test_strict_literal_scan_rejects_what_pycep_accepts(source, problem):
 
 def test_every_unit_has_a_bicep_twin(example):
     plan, files = example
-    assert {"provider/bicep/main.bicep", "provider/bicep/main.parameters.json", "provider/bicep/modules/nat-subnet.bicep"} <= set(files)
+    assert {"provider/bicep/main.bicep", "provider/bicep/main.parameters.json", "provider/bicep/modules/subnet.bicep"} <= set(files)
     for tenant in plan.tenants:
         for name in ("main.bicep", "main.parameters.json", "endpoint-ip.bicep"):
             assert f"tenants/{tenant.id}/bicep/{name}" in files
@@ -83,7 +83,8 @@ def test_every_unit_has_a_bicep_twin(example):
 def test_api_versions_are_the_pinned_ones(example):
     _, files = example
     pinned = {"Microsoft.Network/privateDnsZones": "2024-06-01", "Microsoft.Network": "2024-05-01",
-              "Microsoft.Insights/actionGroups": "2023-01-01", "Microsoft.Insights/metricAlerts": "2018-03-01"}
+              "Microsoft.Insights/actionGroups": "2023-01-01", "Microsoft.Insights/metricAlerts": "2018-03-01",
+              "Microsoft.KeyVault/vaults": "2024-11-01"}
     seen = set()
     for path, text in files.items():
         if path.endswith(".bicep"):
@@ -124,7 +125,10 @@ def test_tenant_values_travel_only_in_parameters(example):
     ("tenants/acme/bicep/main.bicep", "name: '@'", "name: 'www'", "dns_records: the Terraform says ['@'], the Bicep says ['www']"),
     ("provider/bicep/main.bicep", "privateIPAddress: '10.60.1.11'", "privateIPAddress: '10.60.1.13'", "static_nat_ips"),
     ("provider/terraform/region-westeurope.tf", '"10.60.1.11"', '"10.60.1.13"', "static_nat_ips: the plan says"),
-    ("provider/bicep/modules/nat-subnet.bicep", "'Disabled'", "'Disable'", "'Disable' is not one of Disabled, Enabled"),
+    ("provider/bicep/main.bicep", "privateLinkServiceNetworkPolicies: 'Disabled'", "privateLinkServiceNetworkPolicies: 'Disable'",
+     "parameter privateLinkServiceNetworkPolicies = 'Disable' is not one of Enabled, Disabled"),
+    ("provider/bicep/modules/subnet.bicep", "privateLinkServiceNetworkPolicies: privateLinkServiceNetworkPolicies",
+     "privateLinkServiceNetworkPolicies: 'Disable'", "'Disable' is not one of Disabled, Enabled"),
     ("provider/bicep/main.bicep", "enableProxyProtocol: true", "enableProxyProtocol: true\n    alias: 'x'",
      "properties.alias: read-only property cannot be set"),
     ("provider/bicep/main.bicep", "    subnetName: 'snet-pls-nat'\n", "", "required parameter subnetName is not passed"),

@@ -11,9 +11,9 @@ from conftest import EXAMPLE, INVALID, ROOT, run_cli, run_plgen
 def test_validate_ok_and_json():
     result = run_cli("validate", EXAMPLE)
     assert result.exit_code == 0
-    assert "valid (6 tenants, 3 link services)" in result.stdout
+    assert "valid (7 tenants, 3 link services)" in result.stdout
     payload = json.loads(run_cli("validate", EXAMPLE, "--format", "json").stdout)
-    assert payload == {"status": "valid", "tenants": 6, "link_services": 3}
+    assert payload == {"status": "valid", "tenants": 7, "link_services": 3}
 
 
 def test_invalid_manifest_json_errors_carry_locations():
@@ -51,8 +51,10 @@ def test_render_reports_what_it_verified(tmp_path: Path):
     result = run_cli("render", EXAMPLE, "-o", tmp_path / "out", "--format", "json", "--no-cache")
     payload = json.loads(result.stdout)
     assert payload["status"] == "written"
-    assert payload["verified"]["files"] == 59
-    assert payload["verified"]["reused"] == 24  # 5 tenants x 6 shared .tf/.bicep files, 4 reused each
+    assert payload["verified"]["files"] == 74
+    # 5 private-link tenants share 6 .tf/.bicep files (4 reused each); the VNet-to-VNet tenant
+    # repeats versions.tf and the provider's connection module
+    assert payload["verified"]["reused"] == 26
 
 
 def test_cached_and_uncached_runs_give_identical_bytes_and_verdicts(tmp_path: Path):
@@ -63,7 +65,7 @@ def test_cached_and_uncached_runs_give_identical_bytes_and_verdicts(tmp_path: Pa
     second = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "b", "--cache-dir", cache, "--format", "json").stdout)
     uncached = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "c", "--no-cache", "--format", "json").stdout)
     assert first["verified"]["cached"] == 0 and first["verified"]["parsed"] > 0
-    assert second["verified"]["cached"] == second["verified"]["files"] == 59  # every unit was verified before
+    assert second["verified"]["cached"] == second["verified"]["files"] == 74  # every unit was verified before
     assert second["verified"]["parsed"] == 0
     assert uncached["verified"]["cached"] == 0
     assert first["status"] == second["status"] == uncached["status"] == "written"

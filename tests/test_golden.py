@@ -81,6 +81,8 @@ def test_terraform_fmt_accepts_every_file(example_out: Path, terraform: str):
 def test_consumer_module_files_are_identical_for_every_tenant(example_out: Path):
     modules = {}
     for tenant in sorted((example_out / "tenants").iterdir()):
+        if (tenant / "bicep" / "vnet2vnet-connection.bicep").exists():
+            continue  # a VNet-to-VNet tenant has its own module
         modules[tenant.name] = {p.name: p.read_bytes() for p in (tenant / "terraform").glob("*.tf")}
     first = next(iter(modules.values()))
     assert all(files == first for files in modules.values())

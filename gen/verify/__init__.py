@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location, Problem, VerificationError
-from ..plan import BICEP_PARAMETER_NAMES, Plan
+from ..plan import BICEP_PARAMETER_NAMES, Plan, VpnTenantPlan
 from . import facts as facts_module
 from . import bicep, cache, hcl
 from .terraform import ParsedModule, reference_problems, schema_problems
@@ -138,7 +138,10 @@ class Verifier:
             parameters = json.loads(self.files.get(parameters_path, "{}"))
             spec = self.specs.get(path)
             tenant = tenants.get(spec.unit.split(":", 1)[1]) if spec and spec.unit.startswith("tenant:") else None
-            may_be_missing = {BICEP_PARAMETER_NAMES[name] for name in tenant.missing_inputs} if tenant else set()
+            # resource_group_name has no Bicep parameter: Bicep deploys into `-g`
+            may_be_missing = {BICEP_PARAMETER_NAMES[n] for n in tenant.missing_inputs if n in BICEP_PARAMETER_NAMES} if tenant else set()
+            if spec and spec.unit.startswith("vpn-tenant:"):
+                may_be_missing = set(VpnTenantPlan.MISSING_BICEP)  # the tenant's own Key Vault
             for message in bicep.parameter_file_problems(main, parameters, may_be_missing):
                 self.fail(parameters_path, message)
             units[directory] = bicep.BicepUnit(main, parameters.get("parameters", {}))

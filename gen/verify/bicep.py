@@ -267,6 +267,11 @@ def module_problems(bicep: BicepFile, modules: dict[str, BicepFile]) -> Iterator
         for name, spec in sorted(declared.items()):
             if spec.get("default") is None and name not in passed:
                 yield f"module {symbol}: required parameter {name} is not passed"
+            allowed = next((d.get("argument") for d in spec.get("decorators", []) if d.get("type") == "allowed"), None)
+            value = passed.get(name)
+            if allowed is not None and isinstance(value, str) and not bicep.is_reference(value):
+                if bicep.literal(value) not in allowed:
+                    yield f"module {symbol}: parameter {name} = {bicep.literal(value)!r} is not one of {', '.join(map(str, allowed))}"
 
 
 def parameter_file_problems(bicep: BicepFile, parameters: dict[str, Any], may_be_missing: set[str]) -> Iterator[str]:

@@ -12,6 +12,7 @@ import posixpath
 from typing import Any, Iterator
 
 from ..plan import PROVIDER_BICEP, PROVIDER_TERRAFORM, Plan, tenant_dir
+from . import region_facts
 from .bicep import BicepUnit
 
 from .terraform import ParsedModule, _label, evaluate
@@ -46,6 +47,10 @@ def plan_facts(plan: Plan, tenant_ids: set[str], include_provider: bool = True) 
             "dns_zone": tenant.dns_zone_name,
             "dns_records": ["@"],
         }
+    for tenant in plan.vpn_tenants:
+        if tenant.id in tenant_ids:
+            facts[f"tenant {tenant.id}"] = {"vnet_to_vnet": {"connection": tenant.connection_name, "gateway": tenant.gateway_id,
+                                                             "peer": tenant.provider_gateway_id}}
     return facts
 
 
@@ -105,6 +110,13 @@ def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, Parsed
             continue
         tenant_id = directory.split("/")[1]
         variables = json.loads(files.get(f"{directory}/terraform.tfvars.json", "{}"))
+        vpn = next((b for (t, _), b in module.resources.items() if t == "azurerm_virtual_network_gateway_connection"), None)
+        if vpn is not None:
+            facts[f"tenant {tenant_id}"] = {"vnet_to_vnet": {
+                "connection": evaluate(vpn.get("name"), variables, module),
+                "gateway": evaluate(vpn.get("virtual_network_gateway_id"), variables, module),
+                "peer": evaluate(vpn.get("peer_virtual_network_gateway_id"), variables, module)}}
+            continue
         endpoint = next((b for (t, _), b in module.resources.items() if t == "azurerm_private_endpoint"), {})
         connection = _single(endpoint, "private_service_connection")
         zone = next((b for (t, _), b in module.resources.items() if t == "azurerm_private_dns_zone"), {})
@@ -170,6 +182,13 @@ def bicep_facts(plan: Plan, units: dict[str, BicepUnit]) -> Facts:
         if not directory.startswith("tenants/"):
             continue
         tenant_id = directory.split("/")[1]
+        calls = [m["config"]["params"] for m in (unit.main.parsed.get("modules") or {}).values()
+                 if m.get("detail", {}).get("path") == "vnet2vnet-connection.bicep"]
+        if calls:
+            facts[f"tenant {tenant_id}"] = {"vnet_to_vnet": {"connection": unit.value(calls[0].get("name")),
+                                                             "gateway": unit.value(calls[0].get("gatewayId")),
+                                                             "peer": unit.value(calls[0].get("peerGatewayId"))}}
+            continue
         endpoint = next(iter(unit.resources("Microsoft.Network/privateEndpoints")), {})
         properties = endpoint.get("properties", {})
         manual = properties.get("manualPrivateLinkServiceConnections") or []
@@ -213,9 +232,17 @@ def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, P
                          bicep_units: dict[str, BicepUnit]) -> Iterator[tuple[str, str]]:
     """The Terraform must state the plan's facts, and the Bicep the Terraform's."""
     rendered_tenants = {path.split("/")[1] for path in files if path.startswith("tenants/")}
-    expected = plan_facts(plan, rendered_tenants, include_provider=any(p.startswith("provider/") for p in files))
+    with_provider = any(p.startswith("provider/") for p in files)
+    expected = plan_facts(plan, rendered_tenants, include_provider=with_provider)
     terraform = terraform_facts(plan, files, modules)
+    bicep = bicep_facts(plan, bicep_units)
+    if with_provider:
+        expected.update(region_facts.plan_region_facts(plan))
+        if PROVIDER_TERRAFORM in modules:
+            terraform.update(region_facts.terraform_region_facts(modules[PROVIDER_TERRAFORM]))
+        if PROVIDER_BICEP in bicep_units:
+            bicep.update(region_facts.bicep_region_facts(bicep_units[PROVIDER_BICEP]))
     for unit, message in compare(expected, terraform, "the plan", "the Terraform"):
         yield unit_path(unit), f"{unit}: {message}"
-    for unit, message in compare(terraform, bicep_facts(plan, bicep_units), "the Terraform", "the Bicep"):
+    for unit, message in compare(terraform, bicep, "the Terraform", "the Bicep"):
         yield unit_path(unit), f"{unit}: {message}"

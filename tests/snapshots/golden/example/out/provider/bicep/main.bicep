@@ -8,13 +8,14 @@ param tags object
 param actionGroupEmail string
 
 // Region eastus2
-module natSubnetEastus2 'modules/nat-subnet.bicep' = {
+module natSubnetEastus2 'modules/subnet.bicep' = {
   name: 'plgen-nat-subnet-eastus2'
   scope: resourceGroup('rg-net-eus2')
   params: {
     vnetName: 'vnet-saas-eus2'
     subnetName: 'snet-pls-nat'
     addressPrefix: '10.50.1.0/24'
+    privateLinkServiceNetworkPolicies: 'Disabled'
   }
 }
 
@@ -26,6 +27,7 @@ resource plsContosoApiEus21 'Microsoft.Network/privateLinkServices@2024-05-01' =
     loadBalancerFrontendIpConfigurations: [
       {
         id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-eus2', 'fe-app-1')
+
       }
     ]
     ipConfigurations: [
@@ -78,6 +80,7 @@ resource plsContosoApiEus22 'Microsoft.Network/privateLinkServices@2024-05-01' =
     loadBalancerFrontendIpConfigurations: [
       {
         id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-eus2', 'fe-app-2')
+
       }
     ]
     ipConfigurations: [
@@ -108,13 +111,251 @@ resource plsContosoApiEus22 'Microsoft.Network/privateLinkServices@2024-05-01' =
 }
 
 // Region westeurope
-module natSubnetWesteurope 'modules/nat-subnet.bicep' = {
+module natSubnetWesteurope 'modules/subnet.bicep' = {
   name: 'plgen-nat-subnet-westeurope'
   scope: resourceGroup('rg-net-weu')
   params: {
     vnetName: 'vnet-saas-weu'
     subnetName: 'snet-pls-nat'
     addressPrefix: '10.60.1.0/26'
+    privateLinkServiceNetworkPolicies: 'Disabled'
+  }
+}
+
+// The internal Standard load balancer in front of this region's Private Link Services
+// ("double NAT"). Private Link supports only NIC-based backend pools: add your VMs' NICs.
+module lbFrontendSubnetWesteurope 'modules/subnet.bicep' = {
+  name: 'plgen-lb-frontend-subnet-westeurope'
+  scope: resourceGroup('rg-net-weu')
+  params: {
+    vnetName: 'vnet-saas-weu'
+    subnetName: 'snet-lb-frontend'
+    addressPrefix: '10.60.2.0/27'
+    privateLinkServiceNetworkPolicies: 'Enabled'
+  }
+}
+
+resource loadBalancerWesteurope 'Microsoft.Network/loadBalancers@2024-05-01' = {
+  name: 'lb-saas-weu'
+  location: 'westeurope'
+  tags: tags
+  sku: {
+    name: 'Standard'
+    tier: 'Regional'
+  }
+  properties: {
+    frontendIPConfigurations: [
+      {
+        name: 'fe-app'
+        properties: {
+          privateIPAllocationMethod: 'Static'
+          privateIPAddress: '10.60.2.10'
+          privateIPAddressVersion: 'IPv4'
+          subnet: {
+            id: lbFrontendSubnetWesteurope.outputs.id
+          }
+        }
+      }
+    ]
+    backendAddressPools: [
+      {
+        name: 'lb-saas-weu-backend'
+      }
+    ]
+    probes: [
+      {
+        name: 'lb-saas-weu-probe'
+        properties: {
+          protocol: 'Https'
+          port: 8443
+          requestPath: '/healthz'
+          intervalInSeconds: 5
+          numberOfProbes: 1
+        }
+      }
+    ]
+    loadBalancingRules: [
+      {
+        name: 'fe-app-tcp-443'
+        properties: {
+          protocol: 'Tcp'
+          frontendPort: 443
+          backendPort: 8443
+          disableOutboundSnat: true
+          frontendIPConfiguration: {
+            id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-weu', 'fe-app')
+          }
+          backendAddressPool: {
+            id: resourceId('Microsoft.Network/loadBalancers/backendAddressPools', 'lb-saas-weu', 'lb-saas-weu-backend')
+          }
+          probe: {
+            id: resourceId('Microsoft.Network/loadBalancers/probes', 'lb-saas-weu', 'lb-saas-weu-probe')
+          }
+        }
+      }
+    ]
+    inboundNatRules: [
+      {
+        name: 'rdp-jumpbox'
+        properties: {
+          protocol: 'Tcp'
+          frontendPort: 50001
+          backendPort: 3389
+          frontendIPConfiguration: {
+            id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-weu', 'fe-app')
+          }
+        }
+      }
+    ]
+  }
+}
+
+// Outbound SNAT for the region's backend subnets through fixed public IPs (64,512 ports each).
+resource natGatewayIpWesteurope1 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+  name: 'pip-ng-contoso-api-westeurope-1'
+  location: 'westeurope'
+  tags: tags
+  sku: {
+    name: 'Standard'
+    tier: 'Regional'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource natGatewayIpWesteurope2 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+  name: 'pip-ng-contoso-api-westeurope-2'
+  location: 'westeurope'
+  tags: tags
+  sku: {
+    name: 'Standard'
+    tier: 'Regional'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource natGatewayWesteurope 'Microsoft.Network/natGateways@2024-05-01' = {
+  name: 'ng-contoso-api-westeurope'
+  location: 'westeurope'
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    idleTimeoutInMinutes: 10
+    publicIpAddresses: [
+      {
+        id: natGatewayIpWesteurope1.id
+      }
+      {
+        id: natGatewayIpWesteurope2.id
+      }
+    ]
+  }
+}
+
+module natGatewaySubnetReadWesteurope1 'modules/subnet-read.bicep' = {
+  name: 'plgen-subnet-read-westeurope-1'
+  scope: resourceGroup('rg-net-weu')
+  params: {
+    vnetName: 'vnet-saas-weu'
+    subnetName: 'snet-app'
+  }
+}
+
+module natGatewaySubnetWesteurope1 'modules/subnet-nat-gateway.bicep' = {
+  name: 'plgen-subnet-nat-gateway-westeurope-1'
+  scope: resourceGroup('rg-net-weu')
+  params: {
+    vnetName: 'vnet-saas-weu'
+    subnetName: 'snet-app'
+    currentProperties: natGatewaySubnetReadWesteurope1.outputs.properties
+    natGatewayId: natGatewayWesteurope.id
+  }
+}
+
+// VNet-to-VNet VPN: a route-based gateway in GatewaySubnet and one Vnet2Vnet connection per
+// tenant; the shared key stays in Key Vault (see modules/vnet2vnet-connection.bicep).
+module gatewaySubnetWesteurope 'modules/subnet.bicep' = {
+  name: 'plgen-gateway-subnet-westeurope'
+  scope: resourceGroup('rg-net-weu')
+  params: {
+    vnetName: 'vnet-saas-weu'
+    subnetName: 'GatewaySubnet'
+    addressPrefix: '10.60.255.0/27'
+    privateLinkServiceNetworkPolicies: 'Enabled'
+  }
+}
+
+resource vpnGatewayIpWesteurope 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+  name: 'pip-vgw-contoso-api-westeurope'
+  location: 'westeurope'
+  tags: tags
+  zones: [
+    '1'
+    '2'
+    '3'
+  ]
+  sku: {
+    name: 'Standard'
+    tier: 'Regional'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource vpnGatewayWesteurope 'Microsoft.Network/virtualNetworkGateways@2024-05-01' = {
+  name: 'vgw-contoso-api-westeurope'
+  location: 'westeurope'
+  tags: tags
+  properties: {
+    gatewayType: 'Vpn'
+    vpnType: 'RouteBased'
+    vpnGatewayGeneration: 'Generation1'
+    activeActive: false
+    enableBgp: false
+    sku: {
+      name: 'VpnGw1AZ'
+      tier: 'VpnGw1AZ'
+    }
+    ipConfigurations: [
+      {
+        name: 'gateway'
+        properties: {
+          privateIPAllocationMethod: 'Dynamic'
+          publicIPAddress: {
+            id: vpnGatewayIpWesteurope.id
+          }
+          subnet: {
+            id: gatewaySubnetWesteurope.outputs.id
+          }
+        }
+      }
+    ]
+  }
+}
+
+resource vpnWayneKeyVault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: 'kv-contoso-vpn'
+  scope: resourceGroup('9f1c2c8e-0000-4000-8000-000000000001', 'rg-contoso-secrets')
+}
+
+module vpnWayneConnection 'modules/vnet2vnet-connection.bicep' = {
+  name: 'plgen-cn-contoso-api-to-wayne'
+  params: {
+    name: 'cn-contoso-api-to-wayne'
+    location: 'westeurope'
+    gatewayId: vpnGatewayWesteurope.id
+    peerGatewayId: '/subscriptions/7777aaaa-0000-4000-8000-00000000000a/resourceGroups/rg-wayne-net/providers/Microsoft.Network/virtualNetworkGateways/vgw-wayne'
+    tags: tags
+    sharedKey: vpnWayneKeyVault.getSecret('wayne-psk')
   }
 }
 
@@ -122,10 +363,15 @@ resource plsContosoApiWeu1 'Microsoft.Network/privateLinkServices@2024-05-01' = 
   name: 'pls-contoso-api-weu-1'
   location: 'westeurope'
   tags: tags
+  // the frontend is referenced by id, so the dependency on the load balancer is explicit
+  dependsOn: [
+    loadBalancerWesteurope
+  ]
   properties: {
     loadBalancerFrontendIpConfigurations: [
       {
         id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-weu', 'fe-app')
+
       }
     ]
     ipConfigurations: [

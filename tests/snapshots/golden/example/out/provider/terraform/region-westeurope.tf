@@ -14,20 +14,11 @@ resource "azurerm_subnet" "pls_nat_westeurope" {
   private_link_service_network_policies_enabled = false
 }
 
-data "azurerm_lb" "westeurope" {
-  name                = "lb-saas-weu"
-  resource_group_name = "rg-contoso-api"
-}
-
-locals {
-  lb_frontend_ids_westeurope = { for frontend in data.azurerm_lb.westeurope.frontend_ip_configuration : frontend.name => frontend.id }
-}
-
 resource "azurerm_private_link_service" "pls_contoso_api_weu_1" {
   name                                        = "pls-contoso-api-weu-1"
   resource_group_name                         = "rg-contoso-api"
   location                                    = "westeurope"
-  load_balancer_frontend_ip_configuration_ids = [local.lb_frontend_ids_westeurope["fe-app"]]
+  load_balancer_frontend_ip_configuration_ids = [azurerm_lb.westeurope.frontend_ip_configuration[0].id]
   proxy_protocol_enabled                      = true
   tags                                        = var.tags
 
