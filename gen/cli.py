@@ -52,6 +52,10 @@ class ProgressBar:
             sys.stderr.flush()
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _emit(output_format: str, payload: dict, text: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
@@ -90,7 +94,7 @@ def validate(manifest: str, output_format: str) -> None:
     tenants = len(parsed.tenants)
     services = sum(len(r.link_services) for r in parsed.provider.regions)
     _emit(output_format, {"status": "valid", "tenants": tenants, "link_services": services},
-          f"{manifest}: valid ({tenants} tenants, {services} link services)")
+          f"{manifest}: valid ({_count(tenants, 'tenant')}, {_count(services, 'link service')})")
 
 
 @main.command()

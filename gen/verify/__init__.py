@@ -87,28 +87,6 @@ class Verifier:
             self.fail(path, message)
         return self.report
 
-    def check_bicep_file(self, path: str, text: str) -> None:
-        sha = _sha(text)
-        if sha in self.problems_by_sha:
-            self.report.reused += 1
-        else:
-            self.report.parsed += 1
-            problems = list(bicep.literal_problems(text))
-            try:
-                parsed = bicep.BicepFile.of(bicep.parse(text))
-            except bicep.BicepError as err:
-                parsed = None
-                problems.append(str(err))
-            if parsed is not None:
-                try:
-                    problems.extend(bicep.resource_problems(parsed))
-                except bicep.BicepError as err:
-                    problems.append(str(err))
-            self.parsed_by_sha[sha] = parsed
-            self.problems_by_sha[sha] = problems
-        for message in self.problems_by_sha[sha]:
-            self.fail(path, message)
-
     def check_bicep_units(self) -> dict[str, "bicep.BicepUnit"]:
         """Each bicep/ directory: module calls match module files, parameters match main.bicep."""
         units: dict[str, bicep.BicepUnit] = {}
@@ -156,21 +134,19 @@ class Verifier:
             self.fail(path, f"first line is not the constant header {expected!r}")
 
     def check_terraform_file(self, path: str, text: str) -> None:
+        self._check_once(path, text, _analyse_terraform)
+
+    def check_bicep_file(self, path: str, text: str) -> None:
+        self._check_once(path, text, _analyse_bicep)
+
+    def _check_once(self, path: str, text: str, analyse) -> None:
+        """Parse and check each distinct content once; identical files share the verdict."""
         sha = _sha(text)
         if sha in self.problems_by_sha:
             self.report.reused += 1
         else:
             self.report.parsed += 1
-            problems: list[str] = []
-            try:
-                parsed = hcl.parse(text)
-            except hcl.HclError as err:
-                parsed = None
-                problems.append(str(err))
-            if parsed is not None:
-                problems.extend(schema_problems(parsed))
-            self.parsed_by_sha[sha] = parsed
-            self.problems_by_sha[sha] = problems
+            self.parsed_by_sha[sha], self.problems_by_sha[sha] = analyse(text)
         for message in self.problems_by_sha[sha]:
             self.fail(path, message)
 
@@ -183,6 +159,24 @@ class Verifier:
         spec = self.specs.get(path)
         if spec is not None and spec.data is not None and value != json.loads(json.dumps(spec.data)):
             self.fail(path, "JSON does not hold the plan's values")
+
+
+def _analyse_terraform(text: str) -> tuple[dict | None, list[str]]:
+    try:
+        parsed = hcl.parse(text)
+    except hcl.HclError as err:
+        return None, [str(err)]
+    return parsed, list(schema_problems(parsed))
+
+
+def _analyse_bicep(text: str) -> tuple["bicep.BicepFile | None", list[str]]:
+    problems = list(bicep.literal_problems(text))
+    try:
+        parsed = bicep.BicepFile.of(bicep.parse(text))
+        problems.extend(bicep.resource_problems(parsed))
+    except bicep.BicepError as err:
+        return None, problems + [str(err)]
+    return parsed, problems
 
 
 def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_dir: Path | None = None,
