@@ -21,7 +21,7 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 # Render the example manifest into out/ and prove the result is current and verified.
 demo: $(VENV)/.installed
 	$(BIN)/plgen validate $(EXAMPLE)
-	$(BIN)/plgen render $(EXAMPLE) -o out
+	$(BIN)/plgen render $(EXAMPLE) -o out --no-cache
 	$(BIN)/plgen render $(EXAMPLE) -o out --check
 	@echo "demo: out/ rendered, verified and up to date"
 
@@ -34,7 +34,7 @@ schema: $(VENV)/.installed
 	$(BIN)/plgen schema -o schemas/manifest.schema.json
 
 example: $(VENV)/.installed
-	$(BIN)/plgen render $(EXAMPLE) -o out
+	$(BIN)/plgen render $(EXAMPLE) -o out --no-cache
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/fleet.py
