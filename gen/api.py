@@ -28,7 +28,7 @@ def load_manifest(path: str | Path) -> tuple[Manifest, load.Document]:
 
 
 def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: Path | None = None,
-                    jobs: int | None = None, cache_dir: Path | None = None,
+                    jobs: int | None = None, cache_dir: Path | None = None, reuse_verdicts: bool = True,
                     progress: write_stage.Progress = write_stage._no_progress) -> Rendered:
     """Load, validate, plan, render and verify; nothing touches the disk but the cache."""
     progress("load")
@@ -38,7 +38,8 @@ def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: 
     progress("render")
     files = render_stage.render(the_plan, templates)
     progress("verify")
-    report = verify_stage.verify(the_plan, files, jobs=jobs, cache_dir=cache_dir, templates=templates)
+    report = verify_stage.verify(the_plan, files, jobs=jobs, cache_dir=cache_dir, templates=templates,
+                                 reuse=reuse_verdicts)
     digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
     return Rendered(the_plan, files, digest, report)
 

@@ -108,7 +108,8 @@ def validate(manifest: str, output_format: str) -> None:
 @click.option("--templates", type=click.Path(file_okay=False, exists=True), default=None,
               help="Use templates from this directory instead of the built-in ones.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
-@click.option("--no-cache", is_flag=True, help="Verify every unit, even those whose exact bytes passed before.")
+@click.option("--no-cache", is_flag=True, help="Verify every unit, even those whose exact bytes passed before "
+              "(their verdicts are still recorded).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where verdicts of verified units are kept (default: $XDG_CACHE_HOME/plgen).")
 @FORMAT
@@ -118,10 +119,10 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
     out = Path(out_dir)
     progress = ProgressBar()
     try:
-        # The state directory keeps verdicts (unless --no-cache), the stat index and the spare tree.
+        # The state directory keeps verdicts (reused unless --no-cache), the stat index and the spare tree.
         state = Path(cache_dir) if cache_dir else default_cache_dir()
         rendered = api.render_manifest(manifest, only=only, templates=Path(templates) if templates else None, jobs=jobs,
-                                       cache_dir=None if no_cache else state, progress=progress)
+                                       cache_dir=state, reuse_verdicts=not no_cache, progress=progress)
         report = rendered.report
         verified = {"files": report.files, "parsed": report.parsed, "reused": report.reused, "cached": report.cached}
         if check or diff:

@@ -180,11 +180,12 @@ def _analyse_bicep(text: str) -> tuple["bicep.BicepFile | None", list[str]]:
 
 
 def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_dir: Path | None = None,
-           templates: Path | None = None) -> Report:
+           templates: Path | None = None, reuse: bool = True) -> Report:
     """Raise VerificationError naming every failed file and check; else return the report.
 
-    With a cache directory, units whose digest (see gen.verify.cache) passed before are not
-    checked again; every other unit is checked in full.
+    With a cache directory, the digests of units that pass are recorded, and (with reuse)
+    units whose digest (see gen.verify.cache) passed before are not checked again; every other
+    unit is checked in full.
     """
     digests: dict[str, str] = {}
     todo = files
@@ -192,7 +193,8 @@ def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_
     if cache_dir is not None:
         store = cache.VerdictCache(cache_dir, cache.namespace(templates))
         digests = _unit_digests(plan, files)
-        todo = {path: text for path, text in files.items() if digests[cache.unit_of(path)] not in store}
+        if reuse:
+            todo = {path: text for path, text in files.items() if digests[cache.unit_of(path)] not in store}
     report = Verifier(plan, todo).run()
     report.files, report.cached = len(files), len(files) - len(todo)
     if report.problems:
