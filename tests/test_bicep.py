@@ -134,6 +134,10 @@ def test_tenant_values_travel_only_in_parameters(example):
     ("provider/bicep/main.bicep", "    subnetName: 'snet-pls-nat'\n", "", "required parameter subnetName is not passed"),
     ("tenants/acme/bicep/main.bicep", "privateDnsZones@2024-06-01' =", "privateDnsZones@2020-01-01' =",
      "type and API version not in the bicep-types reference"),
+    ("tenants/acme/bicep/main.bicep", "ipv4Address: endpointIp.outputs.privateIp", "ipv4Address: endpointIP.outputs.privateIp",
+     "resource apexRecord: unknown symbol 'endpointIP'"),
+    ("provider/bicep/main.bicep", "sharedKey: vpnWayneKeyVault.getSecret(", "sharedKey: vpnWayneVault.getSecret(",
+     "module vpnWayneConnection: unknown symbol 'vpnWayneVault'"),
 ])
 def test_breaking_one_side_fails_naming_both(example, path, old, new, expected):
     plan, files = example

@@ -174,6 +174,7 @@ def _analyse_bicep(text: str) -> tuple["bicep.BicepFile | None", list[str]]:
     try:
         parsed = bicep.BicepFile.of(bicep.parse(text))
         problems.extend(bicep.resource_problems(parsed))
+        problems.extend(bicep.reference_problems(parsed))
     except bicep.BicepError as err:
         return None, problems + [str(err)]
     return parsed, problems

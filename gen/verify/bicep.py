@@ -252,6 +252,35 @@ def _string_literals(types: list, value_type: dict) -> set[str] | None:
     return allowed or None
 
 
+def reference_problems(bicep: BicepFile) -> Iterator[str]:
+    """Every `symbol.property`, `symbol[index]` and `symbol.function()` names a declared
+    parameter, variable, resource or module (pycep leaves the symbol as a plain string)."""
+    def walk(value: Any, where: str, chained: bool = False) -> Iterator[str]:
+        # pycep nests `a.b[0].c` as accessor(a, accessor(index(b, 0), c)): only the head of
+        # a chain is a symbol, the rest are property names.
+        if isinstance(value, dict):
+            operator = value.get("operator")
+            kind = operator.get("type") if isinstance(operator, dict) else None
+            if kind in ("property_accessor", "function_accessor", "index_accessor"):
+                operands = operator.get("operands", {})
+                head = operands.get("operand_1")
+                if isinstance(head, str) and not chained and head not in bicep.symbols:
+                    yield f"{where}: unknown symbol {head!r}"
+                if isinstance(head, dict):
+                    yield from walk(head, where, chained)
+                yield from walk(operands.get("operand_2"), where, chained=kind == "property_accessor")
+                return
+            for item in value.values():
+                yield from walk(item, where)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item, where)
+
+    for section in ("resources", "modules", "outputs", "variables"):
+        for symbol, body in sorted((bicep.parsed.get(section) or {}).items()):
+            yield from walk(body, f"{section[:-1]} {symbol}")
+
+
 def module_problems(bicep: BicepFile, modules: dict[str, BicepFile]) -> Iterator[str]:
     """Each module call passes exactly the parameters its file declares, all required ones."""
     for symbol, module in sorted((bicep.parsed.get("modules") or {}).items()):

@@ -1,7 +1,8 @@
 """Verdict cache: units (the provider, each tenant) whose exact bytes and plan facts were
 already verified are not verified again.
 
-A unit's digest covers the tool version, the template release, both reference files, the
+A unit's digest covers the tool version, the verifier's source, the template release, both
+reference files, the
 header line, every file of the unit (path and content hash) and the plan's facts and data
 for it, so any change to any input of a check gives a new digest. Only passing verdicts are
 stored. The store is one text file of digests per namespace under the cache directory
@@ -10,6 +11,7 @@ stored. The store is one text file of digests per namespace under the cache dire
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,9 +29,20 @@ def default_cache_dir() -> Path:
     return Path(base) / "plgen"
 
 
+@functools.cache
+def verifier_digest() -> str:
+    """The verifier's own source: a changed check must not trust verdicts of the old one,
+    even before the version number moves."""
+    hasher = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        hasher.update(source.name.encode() + b"\0" + source.read_bytes())
+    return hasher.hexdigest()
+
+
 def namespace(templates: Path | None = None) -> str:
     parts = [
         __version__,
+        verifier_digest(),
         template_release(templates) if templates else template_release(),
         file_sha256(reference_file("azurerm-provider-schema.json")),
         file_sha256(reference_file("bicep-types.json")),
