@@ -55,7 +55,3 @@ class VerificationError(PlgenError):
 
 class WriteError(PlgenError):
     """The output directory could not be updated safely; it was left as it was."""
-
-
-class DriftError(PlgenError):
-    """`--check` found the output directory out of date."""

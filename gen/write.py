@@ -251,10 +251,6 @@ class Disk:
         return lock
 
 
-def read_lock(out_dir: Path) -> dict:
-    return Disk(Path(out_dir), StatIndex(None, Path(out_dir))).lock()
-
-
 # --- comparing -----------------------------------------------------------------------------
 
 
