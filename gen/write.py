@@ -416,9 +416,24 @@ def _spare_path(cache_dir: Path | None, out_dir: Path) -> Path | None:
         spares.mkdir(parents=True, exist_ok=True)
         if os.stat(spares).st_dev != os.stat(out_dir.parent).st_dev:
             return None
+        _prune_orphaned_spares(spares)
+        spare = spares / hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
+        # beside the spare, never inside it (the spare becomes the live tree)
+        spare.with_suffix(".origin").write_text(str(out_dir), encoding="utf-8")
     except OSError:
         return None
-    return spares / hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
+    return spare
+
+
+def _prune_orphaned_spares(spares: Path) -> None:
+    """Spares whose output directory no longer exists only hold disk space: remove them."""
+    for origin in spares.glob("*.origin"):
+        try:
+            if not Path(origin.read_text(encoding="utf-8")).is_dir():
+                shutil.rmtree(origin.with_suffix(""), ignore_errors=True)
+                origin.unlink()
+        except OSError:
+            continue
 
 
 def _swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, progress: Progress,

@@ -115,3 +115,19 @@ def test_synthetic_fleet_manifests_are_valid_and_shard_correctly(tmp_path: Path)
         result = run_cli("validate", manifest, "--format", "json")
         assert result.exit_code == 0, result.output
     assert "visibility: public" in synthetic_manifest(1500)
+
+
+def test_spares_of_deleted_output_directories_are_pruned(tmp_path: Path):
+    import shutil
+
+    cache = tmp_path / "state"
+    for name in ("gone", "kept"):
+        assert run_cli("render", EXAMPLE, "-o", tmp_path / name, "--cache-dir", cache).exit_code == 0
+    assert len([p for p in (cache / "spares").iterdir() if p.is_dir()]) == 2
+    shutil.rmtree(tmp_path / "gone")
+    changed = tmp_path / "tenants.yaml"
+    changed.write_text(EXAMPLE.read_text().replace("order=4471", "order=4472"))
+    assert run_cli("render", changed, "-o", tmp_path / "kept", "--cache-dir", cache).exit_code == 0
+    spares = [p for p in (cache / "spares").iterdir() if p.is_dir()]
+    assert len(spares) == 1
+    assert (spares[0].with_suffix(".origin")).read_text() == str(tmp_path / "kept")
