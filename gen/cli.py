@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__, api
-from .errors import PlgenError
+from .errors import Location, PlgenError, Problem
 from .verify.cache import default_cache_dir
 
 FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -153,7 +153,8 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
         _fail(err, output_format)
     except OSError as err:
         progress.close()
-        _fail(PlgenError(f"{err.filename or out}: {err.strerror}"), output_format)
+        _fail(PlgenError(Problem(Location(str(err.filename or out)), f"cannot write the output: {err.strerror}")),
+              output_format)
     progress.close()
     status = "written" if changes.drift else "up-to-date"
     _emit(output_format, {"status": status, **changes.as_dict(), "verified": verified},
