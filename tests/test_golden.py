@@ -86,3 +86,25 @@ def test_consumer_module_files_are_identical_for_every_tenant(example_out: Path)
         modules[tenant.name] = {p.name: p.read_bytes() for p in (tenant / "terraform").glob("*.tf")}
     first = next(iter(modules.values()))
     assert all(files == first for files in modules.values())
+
+
+def test_a_manifest_written_from_the_readme_renders_and_passes_fmt(tmp_path: Path, terraform: str):
+    from gen.verify import hcl
+
+    manifest = ROOT / "tests" / "data" / "readme-user.yaml"
+    out = tmp_path / "out"
+    result = run_cli("render", manifest, "-o", out, "--no-cache")
+    assert result.exit_code == 0, result.output
+    fmt = subprocess.run([terraform, "fmt", "-check", "-recursive", str(out)], capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout
+    parsed = hcl.parse((out / "provider/terraform/region-northeurope.tf").read_text())
+    pls = parsed["resource"][1]['"azurerm_private_link_service"']['"pls_fabrikam_db_neu"']
+    assert [hcl.decode_string(s) for s in pls["visibility_subscription_ids"]] == [
+        "aaaaaaaa-1111-4222-8333-444444444444", "bbbbbbbb-1111-4222-8333-444444444444", "cccccccc-1111-4222-8333-444444444444"]
+    assert [hcl.decode_string(s) for s in pls["auto_approval_subscription_ids"]] == [
+        "aaaaaaaa-1111-4222-8333-444444444444", "bbbbbbbb-1111-4222-8333-444444444444"]
+    assert len(pls["nat_ip_configuration"]) == 4
+    tfvars = json.loads((out / "tenants/tailspin/terraform/terraform.tfvars.json").read_text())
+    assert "subnet_id" not in tfvars and "private_link_service_alias" not in tfvars
+    assert "values still needed" in (out / "tenants/tailspin/README.md").read_text()
+    assert (out / "provider/backend/nginx.conf").read_text().count("listen ") == 2  # one server per port
