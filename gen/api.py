@@ -33,8 +33,16 @@ def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: 
     """Load, validate, plan, render and verify; nothing touches the disk but the cache."""
     progress("load")
     manifest, document = load_manifest(path)
+    return render_loaded(manifest, document, Path(path).name, only=only, templates=templates, jobs=jobs,
+                         cache_dir=cache_dir, reuse_verdicts=reuse_verdicts, progress=progress)
+
+
+def render_loaded(manifest: Manifest, document: load.Document, manifest_name: str, *, only: tuple[str, ...] = (),
+                  templates: Path | None = None, jobs: int | None = None, cache_dir: Path | None = None,
+                  reuse_verdicts: bool = True, progress: write_stage.Progress = write_stage._no_progress) -> Rendered:
+    """Plan, render and verify an already loaded manifest."""
     progress("plan")
-    the_plan = plan_stage.build_plan(manifest, Path(path).name, only=only)
+    the_plan = plan_stage.build_plan(manifest, manifest_name, only=only)
     progress("render")
     files = render_stage.render(the_plan, templates)
     progress("verify")
@@ -75,9 +83,9 @@ def bundle_tenants(path: str | Path, tenant_ids: tuple[str, ...], out_dir: Path)
     """Render and verify the named tenants, then write one reproducible zip each."""
     from . import bundle
 
-    manifest, _ = load_manifest(path)
+    manifest, document = load_manifest(path)
     bundle.check_tenants(manifest, tenant_ids, str(path))
-    rendered = render_manifest(path, only=tenant_ids)
+    rendered = render_loaded(manifest, document, Path(path).name, only=tenant_ids)
     written = {}
     for tenant_id in sorted(set(tenant_ids)):
         target = Path(out_dir) / f"{tenant_id}.zip"

@@ -117,16 +117,17 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
            templates: str | None, force: bool, no_cache: bool, cache_dir: str | None, output_format: str) -> None:
     """Render MANIFEST into OUT: verify everything in memory, then write atomically."""
     out = Path(out_dir)
+    templates_path = Path(templates) if templates else None
     progress = ProgressBar()
     try:
         # The state directory keeps verdicts (reused unless --no-cache), the stat index and the spare tree.
         state = Path(cache_dir) if cache_dir else default_cache_dir()
-        rendered = api.render_manifest(manifest, only=only, templates=Path(templates) if templates else None, jobs=jobs,
+        rendered = api.render_manifest(manifest, only=only, templates=templates_path, jobs=jobs,
                                        cache_dir=state, reuse_verdicts=not no_cache, progress=progress)
         report = rendered.report
         verified = {"files": report.files, "parsed": report.parsed, "reused": report.reused, "cached": report.cached}
         if check or diff:
-            changes = api.check_output(rendered, out, diff=diff, templates=Path(templates) if templates else None,
+            changes = api.check_output(rendered, out, diff=diff, templates=templates_path,
                                        cache_dir=state)
             if diff:
                 for path in sorted(changes.diffs):
@@ -146,7 +147,7 @@ def render(manifest: str, out_dir: str, check: bool, diff: bool, only: tuple[str
                         click.echo(line)
                 click.echo(summary, err=changes.drift)
             sys.exit(1 if changes.drift else 0)
-        changes = api.write_output(rendered, out, force=force, templates=Path(templates) if templates else None,
+        changes = api.write_output(rendered, out, force=force, templates=templates_path,
                                    cache_dir=state, jobs=jobs, progress=progress)
     except PlgenError as err:
         progress.close()

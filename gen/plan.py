@@ -269,6 +269,9 @@ class VpnTenantPlan:
     connection_name: str
     provider_connection_name: str
     provider_secret_name: str
+    gateway_name: str
+    gateway_resource_group: str
+    provider_gateway_name: str
 
     MISSING = ("key_vault_id", "shared_key_secret_name")
     MISSING_BICEP = ("keyVaultName", "keyVaultResourceGroup", "sharedKeySecretName")
@@ -505,6 +508,9 @@ def _vpn_tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> VpnT
         connection_name=f"cn-{tenant.id}-to-{manifest.service.name}",
         provider_connection_name=f"cn-{manifest.service.name}-to-{tenant.id}",
         provider_secret_name=tenant.vnet_to_vnet.shared_key_secret.name,
+        gateway_name=gateway["name"],
+        gateway_resource_group=gateway["resource_group"],
+        provider_gateway_name=region.vpn_gateway.name,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pydantic
 
 from .errors import ManifestError, Problem
-from .load import Document, PathKey
+from .load import Document, PathKey, format_path
 from .manifest import ALIAS_RE, SUBNET_ID_RE, Manifest, Region
 from .naming import name_problem
 
@@ -141,7 +141,7 @@ def _region_rules(manifest: Manifest) -> Iterator[Finding]:
         for s, link_service in enumerate(region.link_services):
             path = base + ("link_services", s, "name")
             if link_service.name in all_link_services:
-                yield path, f"link service name {link_service.name!r} is used twice (also at {_fmt(all_link_services[link_service.name])})"
+                yield path, f"link service name {link_service.name!r} is used twice (also at {format_path(all_link_services[link_service.name])})"
             all_link_services.setdefault(link_service.name, path)
             if link_service.alias is not None:
                 yield from _alias_rule(link_service.alias, link_service.name, region.location, base + ("link_services", s, "alias"))
@@ -165,12 +165,6 @@ def _generated_region_names(service: str, region: Region, base: PathKey) -> Iter
         problem = name_problem(kind, name)
         if problem:
             yield base + (field,), f"generated {problem}; shorten the service name"
-
-
-def _fmt(path: PathKey) -> str:
-    from .load import format_path
-
-    return format_path(path)
 
 
 def _alias_rule(alias: str, name: str, location: str, path: PathKey) -> Iterator[Finding]:
@@ -262,7 +256,7 @@ def _address_rules(region: Region, base: PathKey) -> Iterator[Finding]:
             if problem:
                 yield path, problem
             if address in static_seen:
-                yield path, f"NAT IP {address} is already used at {_fmt(static_seen[address])}"
+                yield path, f"NAT IP {address} is already used at {format_path(static_seen[address])}"
             static_seen.setdefault(address, path)
     if nat_subnet.prefixlen <= SMALLEST_SUBNET_PREFIX and total > usable_addresses(str(nat_subnet)):
         yield base + ("nat_subnet", "address_prefix"), limit(

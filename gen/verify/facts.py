@@ -12,7 +12,7 @@ import posixpath
 from typing import Any, Iterator
 
 from ..plan import PROVIDER_BICEP, PROVIDER_TERRAFORM, Plan, tenant_dir
-from . import region_facts
+from . import hcl, region_facts
 from .bicep import BicepUnit
 
 from .terraform import ParsedModule, _label, evaluate
@@ -71,17 +71,11 @@ def _terraform_alerts(module: ParsedModule, variables: dict) -> dict[str, dict]:
             continue
         criteria = (body.get("criteria") or [{}])[0]
         for scope in body.get("scopes", []):
-            refs = [r for r in _references(scope) if r[:1] == ("azurerm_private_link_service",)]
+            refs = [r for r in hcl.value_references(scope) if r[:1] == ("azurerm_private_link_service",)]
             for ref in refs:
                 alerts[ref[1]] = {"metric": evaluate(criteria.get("metric_name"), variables, module),
                                   "threshold": criteria.get("threshold"), "notifies": bool(body.get("action"))}
     return alerts
-
-
-def _references(value) -> list[tuple[str, ...]]:
-    from . import hcl
-
-    return hcl.references(hcl.expression_body(value)) if hcl.is_expression(value) else []
 
 
 def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, ParsedModule]) -> Facts:

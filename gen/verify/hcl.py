@@ -90,6 +90,11 @@ _FOR_BINDINGS = re.compile(r"\bfor\s+([A-Za-z_]\w*)(?:\s*,\s*([A-Za-z_]\w*))?\s+
 _KEYWORDS = {"for", "in", "if", "true", "false", "null", "each", "count", "self", "path", "terraform"}
 
 
+def value_references(value: Any) -> list[tuple[str, ...]]:
+    """references() of a parsed attribute value; a literal refers to nothing."""
+    return references(expression_body(value)) if is_expression(value) else []
+
+
 def references(text: str) -> list[tuple[str, ...]]:
     """Traversals in an expression, as tuples of their attribute names: `var.x` -> ('var', 'x');
     `data.azurerm_lb.eastus2.frontend_ip_configuration` -> ('data', 'azurerm_lb', 'eastus2',

@@ -43,12 +43,8 @@ def _plan_region(region: RegionPlan) -> dict[str, Any]:
 # --- Terraform ------------------------------------------------------------------------------
 
 
-def _refs(value: Any) -> list[tuple[str, ...]]:
-    return hcl.references(hcl.expression_body(value)) if hcl.is_expression(value) else []
-
-
 def _ref_label(value: Any, type_name: str, data: bool = False) -> str | None:
-    for ref in _refs(value):
+    for ref in hcl.value_references(value):
         if data and ref[:2] == ("data", type_name):
             return ref[2]
         if not data and ref[:1] == (type_name,):
