@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 from .manifest import Manifest
 from .validate import (MAX_ENDPOINTS_PER_LINK_SERVICE, MAX_LINK_SERVICES_PER_LB, MAX_NAT_IPS,
-                       MAX_SUBSCRIPTIONS_PER_LIST, tenant_link_service, usable_addresses)
+                       MAX_SUBSCRIPTIONS_PER_LIST, usable_addresses)
+from .naming import tenant_link_service
 
 PORTS_PER_NAT_IP = 64_512  # assumption: TCP ports 1024-65535 per NAT IP; not documented by Microsoft
 WARN_RATIO = 0.8

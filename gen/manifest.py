@@ -216,6 +216,9 @@ class LoadBalancerCreate(Model):
     backend_port: Port
     probe: Probe
     inbound_nat_rules: list[InboundNatRule] = []
+    # A frontend no link service uses, for vnet_to_vnet tenants: their traffic is routed, so it
+    # arrives without a PROXY header and needs rules (and backend listeners) of its own.
+    routed_frontend: FrontendSpec | None = None
 
 
 class LoadBalancer(Model):
@@ -237,9 +240,15 @@ class NatGateway(Model):
     subnets: Annotated[list[AzureName], Field(min_length=1)]
 
 
+VPN_SKUS = ("VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ")
+VPN_GENERATIONS = ("Generation1", "Generation2")
+
+
 class VpnGateway(Model):
-    sku: Literal["VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"]
+    sku: Literal[VPN_SKUS]
     gateway_subnet_prefix: Cidr
+    generation: Literal[VPN_GENERATIONS] | None = None  # default: gen.validate.VPN_SKU_GENERATIONS
+    active_active: bool = True  # Microsoft's recommendation for zone-redundant (AZ) gateways
 
 
 class Region(Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,33 @@ def bicep_identifier(*parts: str) -> str:
     """A Bicep symbolic name in lowerCamelCase from the same inputs as tf_identifier."""
     words = tf_identifier(*parts).split("_")
     return words[0] + "".join(word[:1].upper() + word[1:] for word in words[1:])
+
+
+# --- names plgen makes up (validate checks them, plan uses them) ------------------------------
+
+
+def generated_endpoint_name(service: str, tenant_id: str) -> str:
+    return f"pe-{service}-{tenant_id}"
+
+
+def generated_region_names(service: str, location: str, public_ips: int) -> dict[str, Any]:
+    """Names plgen makes up for a region's neighbouring resources."""
+    return {
+        "nat_gateway": f"ng-{service}-{location}",
+        "nat_gateway_public_ips": tuple(f"pip-ng-{service}-{location}-{i + 1}" for i in range(public_ips)),
+        "vpn_gateway": f"vgw-{service}-{location}",
+        # the first keeps its historical name, so an existing gateway's address is not replaced
+        "vpn_gateway_public_ips": (f"pip-vgw-{service}-{location}", f"pip-vgw-{service}-{location}-2"),
+    }
+
+
+def tenant_link_service(manifest, tenant) -> str | None:
+    """The link service a private-link tenant connects to (the region's only one by default)."""
+    if tenant.connectivity != "private_link":
+        return None
+    if tenant.link_service is not None:
+        return tenant.link_service
+    for region in manifest.provider.regions:
+        if region.location == tenant.region and len(region.link_services) == 1:
+            return region.link_services[0].name
+    return None

@@ -13,10 +13,11 @@ from typing import Any
 
 import pydantic
 
+from . import azure
 from .errors import ManifestError, Problem
 from .load import Document, PathKey, format_path
 from .manifest import ALIAS_RE, SUBNET_ID_RE, Manifest, Region
-from .naming import name_problem
+from .naming import generated_endpoint_name, generated_region_names, name_problem, tenant_link_service
 
 MAX_ENDPOINTS_PER_LINK_SERVICE = 1000
 MAX_SUBSCRIPTIONS_PER_LIST = 100
@@ -145,14 +146,13 @@ def _region_rules(manifest: Manifest) -> Iterator[Finding]:
             all_link_services.setdefault(link_service.name, path)
             if link_service.alias is not None:
                 yield from _alias_rule(link_service.alias, link_service.name, region.location, base + ("link_services", s, "alias"))
-        yield from _load_balancer_rules(region, base)
+        yield from _load_balancer_rules(manifest, region, base)
+        yield from _vpn_rules(region, base)
         yield from _address_rules(region, base)
         yield from _generated_region_names(manifest.service.name, region, base)
 
 
 def _generated_region_names(service: str, region: Region, base: PathKey) -> Iterator[Finding]:
-    from .plan import generated_region_names
-
     names = generated_region_names(service, region.location, region.nat_gateway.public_ips if region.nat_gateway else 0)
     checks = []
     if region.nat_gateway:
@@ -160,7 +160,7 @@ def _generated_region_names(service: str, region: Region, base: PathKey) -> Iter
         checks += [("public_ip", name, "nat_gateway") for name in names["nat_gateway_public_ips"]]
     if region.vpn_gateway:
         checks += [("virtual_network_gateway", names["vpn_gateway"], "vpn_gateway"),
-                   ("public_ip", names["vpn_gateway_public_ip"], "vpn_gateway")]
+                   *(("public_ip", name, "vpn_gateway") for name in names["vpn_gateway_public_ips"])]
     for kind, name, field in checks:
         problem = name_problem(kind, name)
         if problem:
@@ -176,7 +176,16 @@ def _alias_rule(alias: str, name: str, location: str, path: PathKey) -> Iterator
         yield path, f"alias {alias!r} belongs to another link service; expected {expected!r}"
 
 
-def _load_balancer_rules(region: Region, base: PathKey) -> Iterator[Finding]:
+def _vpn_rules(region: Region, base: PathKey) -> Iterator[Finding]:
+    vpn = region.vpn_gateway
+    if vpn is not None and vpn.generation is not None and vpn.generation not in azure.VPN_SKU_GENERATIONS[vpn.sku]:
+        yield base + ("vpn_gateway", "generation"), (
+            f"{vpn.sku} exists only in {' and '.join(azure.VPN_SKU_GENERATIONS[vpn.sku])}; Azure refuses it in "
+            f"{vpn.generation} (VirtualNetworkGatewaySkuCannotBeCreatedForSpecifiedVmGeneration): set generation to "
+            f"{azure.default_vpn_generation(vpn.sku)} or leave it out")
+
+
+def _load_balancer_rules(manifest: Manifest, region: Region, base: PathKey) -> Iterator[Finding]:
     lb = region.load_balancer
     lb_path = base + ("load_balancer",)
     if lb.create and lb.frontends:
@@ -184,7 +193,8 @@ def _load_balancer_rules(region: Region, base: PathKey) -> Iterator[Finding]:
     if not lb.create and not lb.frontends:
         yield lb_path + ("frontends",), "an existing load balancer needs its frontend IP configuration names in `frontends`"
     frontend_names = [f.name for f in lb.create.frontends] if lb.create else list(lb.frontends)
-    for name, count in Counter(frontend_names).items():
+    routed = lb.create.routed_frontend if lb.create else None
+    for name, count in Counter(frontend_names + ([routed.name] if routed else [])).items():
         if count > 1:
             yield lb_path, f"frontend {name!r} is listed {count} times"
     if len(region.link_services) > MAX_LINK_SERVICES_PER_LB:
@@ -208,15 +218,50 @@ def _load_balancer_rules(region: Region, base: PathKey) -> Iterator[Finding]:
             problem = _usable_address_problem(frontend.private_ip, subnet)
             if problem:
                 yield create_path + ("frontends", f, "private_ip"), problem
-        ports: dict[tuple[str, int], str] = {}
+        if routed is not None:
+            problem = _usable_address_problem(routed.private_ip, subnet)
+            if problem:
+                yield create_path + ("routed_frontend", "private_ip"), problem
+            taken = {f.private_ip: f.name for f in create.frontends}
+            if routed.private_ip in taken:
+                yield create_path + ("routed_frontend", "private_ip"), f"{routed.private_ip} is already the address of frontend {taken[routed.private_ip]!r}"
+        rules = azure.created_lb_rules(region, list(manifest.service.ports), manifest.service.proxy_protocol)
+        if rules and rules[-1].backend_port > 65535:
+            yield create_path + ("backend_port",), (
+                f"the {len(rules)} load-balancing rules take backend ports {create.backend_port}-{rules[-1].backend_port} "
+                "(one each: Azure lets rules share a backend port only with floating IP); lower backend_port")
+        ports: dict[tuple[str, int], str] = {(r.frontend, r.frontend_port): f"load-balancing rule {r.name!r}" for r in rules}
+        proxied = {ls.frontend for ls in region.link_services} if manifest.service.proxy_protocol else set()
+        nat_frontends = frontend_names + ([routed.name] if routed else [])
         for n, rule in enumerate(create.inbound_nat_rules):
             rule_path = create_path + ("inbound_nat_rules", n)
-            if rule.frontend not in frontend_names:
+            if rule.frontend not in nat_frontends:
                 yield rule_path + ("frontend",), f"frontend {rule.frontend!r} is not one of this load balancer's frontends"
+            elif rule.frontend in proxied:
+                # Private Link Service overview: with PROXY protocol on, every connection through
+                # the link service starts with the header; RDP or SSH behind a NAT rule cannot parse it.
+                yield rule_path + ("frontend",), (
+                    f"frontend {rule.frontend!r} carries a link service with PROXY protocol on, so this NAT rule's "
+                    f"backend (port {rule.backend_port}) would receive a PROXY header it cannot parse; put the rule on "
+                    "routed_frontend (reached over the VPN) or set service.proxy_protocol to false")
             key = (rule.frontend, rule.frontend_port)
             if key in ports:
-                yield rule_path + ("frontend_port",), f"frontend port {rule.frontend_port} on {rule.frontend!r} is already used by NAT rule {ports[key]!r}"
-            ports.setdefault(key, rule.name)
+                yield rule_path + ("frontend_port",), f"frontend port {rule.frontend_port} on {rule.frontend!r} is already used by {ports[key]}"
+            ports.setdefault(key, f"NAT rule {rule.name!r}")
+        backend_ports = {r.backend_port for r in rules}
+        probe_path = create_path + ("probe",)
+        if manifest.service.proxy_protocol and create.probe.protocol == "Https":
+            yield probe_path + ("protocol",), (
+                "with PROXY protocol on, use a Tcp probe on the backend port or an Http probe on a health port: Azure "
+                "documents the PROXY header for Tcp and Http probes only, so an Https probe's TLS handshake would fail")
+        elif manifest.service.proxy_protocol and create.probe.protocol == "Tcp" and create.probe.port not in backend_ports:
+            yield probe_path + ("port",), (
+                f"a Tcp probe on port {create.probe.port} checks a port the backends do not listen on; probe one of the "
+                f"rules' backend ports ({', '.join(map(str, sorted(backend_ports)))})")
+        elif manifest.service.proxy_protocol and create.probe.protocol == "Http" and create.probe.port in backend_ports:
+            yield probe_path + ("port",), (
+                f"port {create.probe.port} is a TLS backend port, where a plain Http probe fails; give the probe a port "
+                "of its own (the generated backend configs answer the probe path there)")
         if create.probe.protocol == "Tcp" and create.probe.path is not None:
             yield create_path + ("probe", "path"), "a Tcp probe has no path"
         if create.probe.protocol != "Tcp" and not create.probe.path:
@@ -326,22 +371,14 @@ def _vnet_to_vnet_tenant_rules(tenant, region: Region | None, base: PathKey) -> 
             yield base + (field,), f"a vnet_to_vnet tenant has no {field} (it connects through the VPN gateway)"
     if region is not None and region.vpn_gateway is None:
         yield base + ("region",), f"region {region.location} has vnet_to_vnet tenants but no vpn_gateway"
-
-
-def generated_endpoint_name(service: str, tenant_id: str) -> str:
-    return f"pe-{service}-{tenant_id}"
-
-
-def tenant_link_service(manifest: Manifest, tenant) -> str | None:
-    """The link service a private-link tenant connects to (the region's only one by default)."""
-    if tenant.connectivity != "private_link":
-        return None
-    if tenant.link_service is not None:
-        return tenant.link_service
-    for region in manifest.provider.regions:
-        if region.location == tenant.region and len(region.link_services) == 1:
-            return region.link_services[0].name
-    return None
+    create = region.load_balancer.create if region is not None else None
+    if region is not None and tenant.state != "offboarded" and (create is None or create.routed_frontend is None):
+        # Routed traffic reaches the load balancer without a PROXY header; on the link
+        # services' frontends the backends would wait for one and reset the connection.
+        yield base + ("connectivity",), (
+            f"a vnet_to_vnet tenant needs a frontend of its own: give region {region.location}'s created load balancer "
+            "a `routed_frontend` (name, private_ip), which gets rules to plain backend listeners"
+            + ("" if create else "; plgen can add it only to a load balancer it creates (`load_balancer.create`)"))
 
 
 def _link_service_limits(manifest: Manifest) -> Iterator[Finding]:

@@ -109,7 +109,7 @@ class Verifier:
             modules = modules_by_unit[directory]
             key = (_sha(self.files[path]),) + tuple(sorted((name, id(f)) for name, f in modules.items()))
             if key not in memo:
-                memo[key] = list(bicep.module_problems(main, modules))
+                memo[key] = list(bicep.module_problems(main, modules)) + list(bicep.vnet_write_order_problems(main, modules))
             for message in memo[key]:
                 self.fail(path, message)
             parameters_path = f"{directory}/main.parameters.json"

@@ -337,3 +337,65 @@ class BicepUnit:
     def resources(self, type_name: str) -> list[dict[str, Any]]:
         return [r["config"] for _, r in sorted((self.main.parsed.get("resources") or {}).items())
                 if r["type"] == type_name and not r.get("existing")]
+
+
+SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+
+
+def _writes_subnets(module_file: BicepFile) -> bool:
+    return any(r["type"] == SUBNET_TYPE and not r.get("existing")
+               for r in (module_file.parsed.get("resources") or {}).values())
+
+
+def _referenced_symbols(bicep: BicepFile, value: Any) -> set[str]:
+    """Symbols a module or resource body depends on: its dependsOn and every reference."""
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, str) and bicep.is_reference(item):
+            found.add(item)
+        elif isinstance(item, dict):
+            for child in item.values():
+                walk(child)
+        elif isinstance(item, list):
+            for child in item:
+                walk(child)
+
+    walk(value)
+    return found
+
+
+def vnet_write_order_problems(bicep: BicepFile, modules: dict[str, BicepFile]) -> Iterator[str]:
+    """Deployment order: modules that write subnets of the same VNet must be ordered one after
+    another (explicitly or through references), because Azure refuses parallel subnet PUTs on
+    one VNet (AnotherOperationInProgress, Azure/bicep#5132). ARM runs everything else in
+    parallel."""
+    calls = bicep.parsed.get("modules") or {}
+    declared = {**(bicep.parsed.get("resources") or {}), **calls}
+    edges = {symbol: _referenced_symbols(bicep, body.get("config", {})) for symbol, body in declared.items()}
+    writers: dict[tuple, list[str]] = {}
+    for symbol, call in sorted(calls.items()):
+        called = modules.get(call.get("detail", {}).get("path", ""))
+        if called is None or not _writes_subnets(called):
+            continue
+        config = call["config"]
+        vnet = json.dumps([config.get("scope"), (config.get("params") or {}).get("vnetName")], sort_keys=True)
+        writers.setdefault(vnet, []).append(symbol)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            symbol = todo.pop()
+            if symbol == goal:
+                return True
+            if symbol not in seen:
+                seen.add(symbol)
+                todo.extend(edges.get(symbol, ()))
+        return False
+
+    for vnet, symbols in sorted(writers.items()):
+        for i, first in enumerate(symbols):
+            for second in symbols[i + 1:]:
+                if not reaches(first, second) and not reaches(second, first):
+                    yield (f"modules {first} and {second} write subnets of the same virtual network and may run in "
+                           "parallel (Azure refuses: AnotherOperationInProgress); chain them with dependsOn")
