@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from . import decisions
 from .errors import Location, ManifestError, Problem
 
 DECISIONS = ("approve", "reject", "hold", "flag", "keep")
@@ -106,22 +107,14 @@ def decide(expected: dict[str, Any], connections: list[dict[str, Any]], *, rejec
 
 
 def _rule(status: str, tenant_id, tenant, link_service, subscription, reject_unknown: bool) -> tuple[str, str]:
+    """The decision table (gen.decisions), filled in for this connection."""
     where = f"link service {link_service}" if link_service else "an unknown link service"
-    if status == "Pending":
-        if tenant is None:
-            if reject_unknown:
-                return "reject", f"subscription {subscription} is not a tenant of {where}"
-            return "hold", f"subscription {subscription} is not a tenant of {where}; left pending for a human"
-        if tenant["state"] == "active":
-            return "approve", f"tenant {tenant_id} is active on {where}"
-        return "reject", f"tenant {tenant_id} is {tenant['state']}"
-    if status == "Approved":
-        if tenant is None:
-            return "flag", f"approved, but subscription {subscription} is not a tenant of {where}"
-        if tenant["state"] != "active":
-            return "flag", f"approved, but tenant {tenant_id} is {tenant['state']}"
-        return "keep", f"tenant {tenant_id} is active"
-    return "keep", f"connection is {status}; nothing to do"
+    unknown = f"subscription {subscription} is not a tenant of {where}"
+    state = tenant["state"] if tenant is not None else "unknown"
+    row = decisions.outcome(state, status)
+    if state == "unknown" and status == "Pending" and reject_unknown:
+        row = decisions.REJECT_UNKNOWN
+    return row.decision, row.reason.format(tenant=tenant_id, where=where, unknown=unknown)
 
 
 def link_id_map(decisions: list[Decision]) -> dict[str, str]:

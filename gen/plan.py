@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from . import azure
+from . import azure, decisions
 from .errors import ManifestError, Problem, Location
 from .manifest import GATEWAY_ID_RE, KEY_VAULT_ID_RE, SUBNET_ID_RE, Manifest
 from .naming import (bicep_identifier, generated_endpoint_name, generated_region_names, name_problem,
@@ -248,6 +248,8 @@ class TenantPlan:
     resource_group_name: str | None
     subnet_id: str | None
     private_ip: str | None
+    expected_status: str = ""  # gen.decisions: what the new connection will show
+    verify_status: str = "Approved"
 
     def tfvars(self) -> dict[str, Any]:
         """terraform.tfvars.json: only what is known; unknown values stay required inputs."""
@@ -327,6 +329,9 @@ class VpnTenantPlan:
     gateway_name: str
     gateway_resource_group: str
     provider_gateway_name: str
+    service_address: str  # the routed frontend of the provider's load balancer
+    service_ports: tuple[int, ...]
+    nat_rules: tuple[LbRulePlan, ...]  # inbound NAT rules on the routed frontend
 
     MISSING = ("key_vault_id", "shared_key_secret_name")
     MISSING_BICEP = ("keyVaultName", "keyVaultResourceGroup", "sharedKeySecretName")
@@ -581,6 +586,7 @@ def approvals_data(manifest: Manifest, provider: ProviderPlan) -> dict[str, Any]
 
 def _vpn_tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> VpnTenantPlan:
     region = next(r for r in provider.regions if r.location == tenant.region)
+    lb = region.created_load_balancer  # validate: a routed frontend exists for such tenants
     gateway = GATEWAY_ID_RE.fullmatch(tenant.vnet_to_vnet.gateway_id)
     provider_gateway_id = (f"/subscriptions/{provider.subscription_id}/resourceGroups/{provider.resource_group}"
                            f"{region.vpn_gateway.gateway_id_suffix}")
@@ -599,6 +605,9 @@ def _vpn_tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> VpnT
         gateway_name=gateway["name"],
         gateway_resource_group=gateway["resource_group"],
         provider_gateway_name=region.vpn_gateway.name,
+        service_address=lb.routed_frontend.private_ip,
+        service_ports=tuple(sorted(manifest.service.ports)),
+        nat_rules=tuple(r for r in lb.nat_rules if r.frontend == lb.routed_frontend.name),
     )
 
 
@@ -642,6 +651,8 @@ def _tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> TenantPl
         resource_group_name=endpoint.resource_group if endpoint else None,
         subnet_id=endpoint.subnet_id if endpoint else None,
         private_ip=endpoint.private_ip if endpoint else None,
+        expected_status=decisions.expected_status(tenant.state, tenant.approval),
+        verify_status=decisions.verify_status(tenant.state),
     )
 
 

@@ -36,7 +36,8 @@ CASES = [
     (connection(EUS1, "1111aaaa-0000-4000-8000-000000000002", "Pending", 101, "acme-pending",
                 "tenant=acme order=4471"), "approve", "acme"),
     (connection(EUS1, "2222bbbb-0000-4000-8000-000000000004", "Pending", 102, "globex-second-sub", flat=True), "approve", "globex"),
-    (connection(EUS2, "3333cccc-0000-4000-8000-000000000005", "Pending", 103, "initech-suspended"), "reject", "initech"),
+    # suspended: held, not rejected (a rejected connection can never be approved later)
+    (connection(EUS2, "3333cccc-0000-4000-8000-000000000005", "Pending", 103, "initech-suspended"), "hold", "initech"),
     (connection(EUS2, "4444dddd-0000-4000-8000-000000000006", "Pending", 104, "umbrella-offboarded"), "reject", "umbrella"),
     (connection(EUS1, "9999ffff-0000-4000-8000-000000000099", "Pending", 105, "stranger",
                 "tenant=acme please approve"), "hold", None),
@@ -79,7 +80,8 @@ def test_text_output_has_commands_and_link_id_map(connections_file: Path):
     out = result.stdout
     approve_id = CASES[0][0]["id"]
     assert f"az network private-endpoint-connection approve --id {approve_id} --description 'plgen: tenant acme is active" in out
-    assert f"az network private-endpoint-connection reject --id {CASES[2][0]['id']}" in out
+    assert f"az network private-endpoint-connection reject --id {CASES[3][0]['id']}" in out
+    assert f"--id {CASES[2][0]['id']}" not in out  # held: no command
     assert f"# review, then: az network private-endpoint-connection reject --id {CASES[7][0]['id']}" in out
     assert "LinkID -> tenant (PROXY protocol TLV 0xEE):" in out
     assert "  101 acme" in out and "  108 initech" in out

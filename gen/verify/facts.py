@@ -12,7 +12,7 @@ import posixpath
 from typing import Any, Iterator
 
 from ..plan import PROVIDER_BICEP, PROVIDER_TERRAFORM, Plan, tenant_dir
-from . import hcl, region_facts
+from . import behaviour, hcl, region_facts
 from .bicep import BicepUnit
 
 from .terraform import ParsedModule, _label, evaluate
@@ -240,3 +240,7 @@ def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, P
         yield unit_path(unit), f"{unit}: {message}"
     for unit, message in compare(terraform, bicep, "the Terraform", "the Bicep"):
         yield unit_path(unit), f"{unit}: {message}"
+    if PROVIDER_TERRAFORM in modules and PROVIDER_BICEP in bicep_units:
+        variables = json.loads(files.get(f"{PROVIDER_TERRAFORM}/terraform.tfvars.json", "{}"))
+        for message in behaviour.equivalence_problems(modules[PROVIDER_TERRAFORM], variables, bicep_units[PROVIDER_BICEP]):
+            yield PROVIDER_TERRAFORM, message
