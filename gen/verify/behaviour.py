@@ -215,7 +215,7 @@ def uncovered_arguments(module: ParsedModule) -> set[tuple[str, str]]:
 
 def _argument_paths(body: dict, prefix: str = "") -> Iterator[str]:
     for key, value in body.items():
-        if key in ("lifecycle", "depends_on", "count", "for_each", "provider", "dynamic", "__start_line__", "__end_line__"):
+        if key in ("lifecycle", "depends_on", "count", "for_each", "provider", "dynamic", "__start_line__", "__end_line__", "__is_block__"):
             continue
         if isinstance(value, list) and value and all(isinstance(item, dict) for item in value) and not hcl.is_expression(value):
             for item in value:
