@@ -51,7 +51,7 @@ def test_render_reports_what_it_verified(tmp_path: Path):
     result = run_cli("render", EXAMPLE, "-o", tmp_path / "out", "--format", "json", "--no-cache")
     payload = json.loads(result.stdout)
     assert payload["status"] == "written"
-    assert payload["verified"]["files"] == 74
+    assert payload["verified"]["files"] == 77
     # 5 private-link tenants share 6 .tf/.bicep files (4 reused each); the VNet-to-VNet tenant
     # repeats versions.tf and the provider's connection module
     assert payload["verified"]["reused"] == 26
@@ -65,7 +65,7 @@ def test_cached_and_uncached_runs_give_identical_bytes_and_verdicts(tmp_path: Pa
     second = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "b", "--cache-dir", cache, "--format", "json").stdout)
     uncached = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "c", "--no-cache", "--format", "json").stdout)
     assert first["verified"]["cached"] == 0 and first["verified"]["parsed"] > 0
-    assert second["verified"]["cached"] == second["verified"]["files"] == 74  # every unit was verified before
+    assert second["verified"]["cached"] == second["verified"]["files"] == 77  # every unit was verified before
     assert second["verified"]["parsed"] == 0
     assert uncached["verified"]["cached"] == 0
     assert first["status"] == second["status"] == uncached["status"] == "written"

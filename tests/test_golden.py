@@ -107,4 +107,4 @@ def test_a_manifest_written_from_the_readme_renders_and_passes_fmt(tmp_path: Pat
     tfvars = json.loads((out / "tenants/tailspin/terraform/terraform.tfvars.json").read_text())
     assert "subnet_id" not in tfvars and "private_link_service_alias" not in tfvars
     assert "values still needed" in (out / "tenants/tailspin/README.md").read_text()
-    assert (out / "provider/backend/nginx.conf").read_text().count("listen ") == 2  # one server per port
+    assert (out / "provider/backend/northeurope/nginx.conf").read_text().count("listen ") == 2  # one server per port

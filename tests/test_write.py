@@ -117,7 +117,7 @@ def test_check_and_diff_report_drift_without_writing(example_out: Path, tmp_path
 def test_check_on_an_empty_directory_lists_everything_as_added(tmp_path: Path):
     result = run_cli("render", EXAMPLE, "-o", tmp_path / "nothing", "--check", "--format", "json")
     assert result.exit_code == 1
-    assert len(json.loads(result.stdout)["added"]) == 75
+    assert len(json.loads(result.stdout)["added"]) == 78
     assert not (tmp_path / "nothing").exists()
 
 
