@@ -186,23 +186,34 @@ def bundle(manifest: str, tenant_ids: tuple[str, ...], out_dir: str, output_form
 @main.command()
 @click.argument("source", metavar="MANIFEST|APPROVALS_JSON", type=click.Path(dir_okay=False))
 @click.option("--connections", required=True, type=click.Path(dir_okay=False),
-              help="JSON of `az network private-link-service connection list` (one or more link services).")
-@click.option("--reject-unknown", is_flag=True, help="Reject pending connections from subscriptions of no tenant.")
-@FORMAT
+              help="JSON of `az network private-endpoint-connection list --id PLS_ID`, of `az network "
+                   "private-link-service show` (one or a list), or a REST {\"value\": [...]} response.")
+@click.option("--reject-unknown", is_flag=True, help="Reject pending connections from subscriptions of no tenant "
+              "(a known tenant on the wrong link service is still held, and named).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sh"]), default="text", show_default=True,
+              help="text for people, json for programs, sh for the approve/reject commands as a script.")
 def approvals(source: str, connections: str, reject_unknown: bool, output_format: str) -> None:
-    """Decide approve / reject / hold / flag / keep for each connection, and print the az commands."""
+    """Decide approve / reject / hold / flag / keep for each connection, and print the az commands.
+
+    \b
+    Example:
+      az network private-endpoint-connection list --id "$PLS_ID" > connections.json
+      plgen approvals tenants.yaml --connections connections.json --format sh > approve.sh
+    """
     from . import approvals as approvals_module
 
     try:
         expected = approvals_module.expected_tenants(Path(source))
-        decisions = approvals_module.decide(expected, approvals_module.read_connections(Path(connections)),
-                                            reject_unknown=reject_unknown)
+        found, shape = approvals_module.read_connections(Path(connections))
+        decisions = approvals_module.decide(expected, found, reject_unknown=reject_unknown)
     except PlgenError as err:
-        _fail(err, output_format)
+        _fail(err, "json" if output_format == "json" else "text")
     if output_format == "json":
         click.echo(approvals_module.as_json(decisions))
+    elif output_format == "sh":
+        click.echo(approvals_module.as_script(decisions), nl=False)
     else:
-        click.echo(approvals_module.as_text(decisions))
+        click.echo(approvals_module.as_text(decisions, shape))
 
 
 @main.command()

@@ -71,7 +71,62 @@ def test_approvals_decide_every_case(connections_file: Path):
 def test_reject_unknown_rejects_strangers(connections_file: Path):
     rows = json.loads(run_cli("approvals", EXAMPLE, "--connections", connections_file, "--reject-unknown",
                               "--format", "json").stdout)
-    assert [row["decision"] for row in rows if row["tenant"] is None] == ["reject", "reject", "reject"]
+    unknown = [row for row in rows if row["tenant"] is None]
+    assert [row["decision"] for row in unknown] == ["reject", "hold", "hold"]
+    # a known customer on the wrong shard is never rejected silently: held, and named
+    assert "belongs to tenant hooli on pls-contoso-api-weu-1" in unknown[1]["reason"]
+    assert "held although --reject-unknown" in unknown[1]["reason"]
+    assert "link service pls-unknown is not in the manifest" in unknown[2]["reason"]
+
+
+@pytest.mark.parametrize("shape, wrap", [
+    ("az network private-endpoint-connection list", lambda cs: cs),
+    ("REST list response", lambda cs: {"value": cs}),
+    ("az network private-link-service show", lambda cs: {"name": "pls", "privateEndpointConnections": [
+        {**{k: v for k, v in c.items() if k != "properties"}, **c.get("properties", {})} for c in cs]}),
+    ("az network private-link-service show", lambda cs: [{"privateEndpointConnections": [c]} for c in cs]),
+])
+def test_every_real_az_output_shape_is_read_and_named(tmp_path: Path, shape, wrap):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(wrap([case[0] for case in CASES])))
+    rows = json.loads(run_cli("approvals", EXAMPLE, "--connections", path, "--format", "json").stdout)
+    assert [(row["decision"], row["tenant"]) for row in rows] == [(d, t) for _, d, t in CASES]
+    assert run_cli("approvals", EXAMPLE, "--connections", path).stdout.startswith(f"read: {shape}\n")
+
+
+@pytest.mark.parametrize("document, complaint", [
+    ([{"id": "x"}], "no private endpoint connection id"),
+    ([{k: v for k, v in connection(EUS1, "1111aaaa-0000-4000-8000-000000000002", "Pending", 1, "n").items()}
+      | {"properties": {"privateLinkServiceConnectionState": {"status": "Pending"}}}], "no privateEndpoint.id"),
+    ({"unexpected": True}, "not a list of private endpoint connections"),
+])
+def test_anything_else_is_refused_naming_the_expected_shapes(tmp_path: Path, document, complaint):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(document))
+    result = run_cli("approvals", EXAMPLE, "--connections", path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert complaint in result.stderr and "az network private-link-service show" in result.stderr
+    assert "None" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sh_format_is_a_runnable_quoted_script(connections_file: Path, tmp_path: Path):
+    import shlex
+    import subprocess
+    script = run_cli("approvals", EXAMPLE, "--connections", connections_file, "--format", "sh").stdout
+    assert script.startswith("#!/bin/sh\n") and "set -eu" in script
+    commands = [line for line in script.splitlines() if line.startswith("az ")]
+    assert len(commands) == 3  # acme, globex approved; umbrella rejected (strangers and initech held)
+    for line in commands:
+        assert shlex.split(line)[:4] == ["az", "network", "private-endpoint-connection", line.split()[3]]
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "az").write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$AZ_LOG"\n')
+    (fake / "az").chmod(0o755)
+    log = tmp_path / "az.log"
+    ran = subprocess.run(["sh", "-c", script], env={"PATH": f"{fake}:/usr/bin:/bin", "AZ_LOG": str(log)},
+                         capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert len(log.read_text().splitlines()) == 3
 
 
 def test_text_output_has_commands_and_link_id_map(connections_file: Path):
