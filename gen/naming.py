@@ -96,6 +96,12 @@ def generated_endpoint_name(service: str, tenant_id: str) -> str:
     return f"pe-{service}-{tenant_id}"
 
 
+def default_request_message(tenant_id: str) -> str:
+    """A manual connection needs a request message (azurerm refuses an empty one), and the
+    manifest's is optional: this one says which tenant asks, and never decides anything."""
+    return f"tenant={tenant_id}"
+
+
 def generated_region_names(service: str, location: str, public_ips: int) -> dict[str, Any]:
     """Names plgen makes up for a region's neighbouring resources."""
     return {
