@@ -197,10 +197,14 @@ class FrontendSpec(Model):
     private_ip: IPv4
 
 
+PROBE_PATH_RE = re.compile(r"/[A-Za-z0-9._~/-]{0,200}")
+
+
 class Probe(Model):
     protocol: Literal["Tcp", "Http", "Https"]
     port: Port
-    path: str | None = None
+    # the backend configs answer this path: letters, digits and - . _ ~ / only
+    path: Annotated[str, AfterValidator(_pattern(PROBE_PATH_RE, "a probe path such as '/healthz' (letters, digits, - . _ ~ /)"))] | None = None
 
 
 class InboundNatRule(Model):

@@ -6,7 +6,11 @@ resource "azurerm_public_ip" "nat_gateway_westeurope_1" {
   resource_group_name = "rg-contoso-api"
   allocation_method   = "Static"
   sku                 = "Standard"
-  tags                = var.tags
+  ip_version          = "IPv4"
+  # zone-redundant: the address survives a zone failure; the NAT gateway itself is placed
+  # by Azure (no zone)
+  zones = ["1", "2", "3"]
+  tags  = var.tags
 }
 
 resource "azurerm_public_ip" "nat_gateway_westeurope_2" {
@@ -15,7 +19,11 @@ resource "azurerm_public_ip" "nat_gateway_westeurope_2" {
   resource_group_name = "rg-contoso-api"
   allocation_method   = "Static"
   sku                 = "Standard"
-  tags                = var.tags
+  ip_version          = "IPv4"
+  # zone-redundant: the address survives a zone failure; the NAT gateway itself is placed
+  # by Azure (no zone)
+  zones = ["1", "2", "3"]
+  tags  = var.tags
 }
 
 resource "azurerm_nat_gateway" "westeurope" {

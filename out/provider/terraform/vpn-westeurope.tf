@@ -2,7 +2,9 @@
 # VNet-to-VNet VPN for partners that need two-way routing (Private Link cannot give it): a
 # route-based gateway in GatewaySubnet and one Vnet2Vnet connection per tenant. Each side
 # creates its own connection with the same shared key, which stays in Key Vault: Terraform
-# reads it at apply time and it is never written into these files.
+# reads it at apply time (its identity needs Get on secrets of that vault) and it is never
+# written into these files; it is stored in the Terraform state, so keep the state encrypted
+# and access-controlled.
 resource "azurerm_subnet" "gateway_westeurope" {
   name                 = "GatewaySubnet"
   resource_group_name  = "rg-net-weu"
@@ -16,6 +18,18 @@ resource "azurerm_public_ip" "vpn_gateway_westeurope" {
   resource_group_name = "rg-contoso-api"
   allocation_method   = "Static"
   sku                 = "Standard"
+  ip_version          = "IPv4"
+  zones               = ["1", "2", "3"]
+  tags                = var.tags
+}
+
+resource "azurerm_public_ip" "vpn_gateway_westeurope_2" {
+  name                = "pip-vgw-contoso-api-westeurope-2"
+  location            = "westeurope"
+  resource_group_name = "rg-contoso-api"
+  allocation_method   = "Static"
+  sku                 = "Standard"
+  ip_version          = "IPv4"
   zones               = ["1", "2", "3"]
   tags                = var.tags
 }
@@ -27,14 +41,24 @@ resource "azurerm_virtual_network_gateway" "westeurope" {
   type                = "Vpn"
   vpn_type            = "RouteBased"
   sku                 = "VpnGw1AZ"
-  generation          = "Generation1"
-  active_active       = false
-  bgp_enabled         = false
-  tags                = var.tags
+  # VpnGw1AZ exists in Generation1; a SKU/generation mismatch is refused by Azure.
+  generation = "Generation1"
+  # Active-active: one public IP per gateway instance, so maintenance or a zone failure does
+  # not drop the tunnels (Microsoft's recommendation for AZ SKUs).
+  active_active = true
+  bgp_enabled   = false
+  tags          = var.tags
 
   ip_configuration {
     name                          = "gateway"
     public_ip_address_id          = azurerm_public_ip.vpn_gateway_westeurope.id
+    private_ip_address_allocation = "Dynamic"
+    subnet_id                     = azurerm_subnet.gateway_westeurope.id
+  }
+
+  ip_configuration {
+    name                          = "gateway-2"
+    public_ip_address_id          = azurerm_public_ip.vpn_gateway_westeurope_2.id
     private_ip_address_allocation = "Dynamic"
     subnet_id                     = azurerm_subnet.gateway_westeurope.id
   }

@@ -14,9 +14,10 @@ param privateIp string = ''
 @description('Alias of the provider\'s Private Link Service (the provider sends it with this bundle).')
 param privateLinkServiceAlias string
 
-@description('Message shown to the provider with your connection request.')
+@description('Message shown to the provider with your connection request (1-140 characters).')
+@minLength(1)
 @maxLength(140)
-param requestMessage string = ''
+param requestMessage string
 
 @description('Name of the private endpoint.')
 @minLength(2)

@@ -123,10 +123,18 @@ module natSubnetWesteurope 'modules/subnet.bicep' = {
 }
 
 // The internal Standard load balancer in front of this region's Private Link Services
-// ("double NAT"). Private Link supports only NIC-based backend pools: add your VMs' NICs.
+// ("double NAT"). Private Link supports only NIC-based backend pools: add your VMs' NICs to
+// the pool, and each NAT rule's target NIC to its rule (the NIC's ipConfigurations[].properties
+// .loadBalancerInboundNatRules); a NAT rule without that association forwards nowhere.
+// Backend ports: each rule has its own (Azure shares a backend port between rules only with
+// floating IP); the configs in provider/backend/westeurope/ listen on exactly these.
 module lbFrontendSubnetWesteurope 'modules/subnet.bicep' = {
   name: 'plgen-lb-frontend-subnet-westeurope'
   scope: resourceGroup('rg-net-weu')
+  // subnets of one VNet are written one at a time (parallel PUTs fail: AnotherOperationInProgress)
+  dependsOn: [
+    natSubnetWesteurope
+  ]
   params: {
     vnetName: 'vnet-saas-weu'
     subnetName: 'snet-lb-frontend'
@@ -147,9 +155,30 @@ resource loadBalancerWesteurope 'Microsoft.Network/loadBalancers@2024-05-01' = {
     frontendIPConfigurations: [
       {
         name: 'fe-app'
+        zones: [
+          '1'
+          '2'
+          '3'
+        ]
         properties: {
           privateIPAllocationMethod: 'Static'
           privateIPAddress: '10.60.2.10'
+          privateIPAddressVersion: 'IPv4'
+          subnet: {
+            id: lbFrontendSubnetWesteurope.outputs.id
+          }
+        }
+      }
+      {
+        name: 'fe-routed'
+        zones: [
+          '1'
+          '2'
+          '3'
+        ]
+        properties: {
+          privateIPAllocationMethod: 'Static'
+          privateIPAddress: '10.60.2.11'
           privateIPAddressVersion: 'IPv4'
           subnet: {
             id: lbFrontendSubnetWesteurope.outputs.id
@@ -166,11 +195,11 @@ resource loadBalancerWesteurope 'Microsoft.Network/loadBalancers@2024-05-01' = {
       {
         name: 'lb-saas-weu-probe'
         properties: {
-          protocol: 'Https'
+          protocol: 'Tcp'
           port: 8443
-          requestPath: '/healthz'
           intervalInSeconds: 5
-          numberOfProbes: 1
+          probeThreshold: 2
+          numberOfProbes: 2
         }
       }
     ]
@@ -182,8 +211,34 @@ resource loadBalancerWesteurope 'Microsoft.Network/loadBalancers@2024-05-01' = {
           frontendPort: 443
           backendPort: 8443
           disableOutboundSnat: true
+          enableFloatingIP: false
+          idleTimeoutInMinutes: 4
+          enableTcpReset: true
+          loadDistribution: 'Default'
           frontendIPConfiguration: {
             id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-weu', 'fe-app')
+          }
+          backendAddressPool: {
+            id: resourceId('Microsoft.Network/loadBalancers/backendAddressPools', 'lb-saas-weu', 'lb-saas-weu-backend')
+          }
+          probe: {
+            id: resourceId('Microsoft.Network/loadBalancers/probes', 'lb-saas-weu', 'lb-saas-weu-probe')
+          }
+        }
+      }
+      {
+        name: 'fe-routed-tcp-443'
+        properties: {
+          protocol: 'Tcp'
+          frontendPort: 443
+          backendPort: 8444
+          disableOutboundSnat: true
+          enableFloatingIP: false
+          idleTimeoutInMinutes: 4
+          enableTcpReset: true
+          loadDistribution: 'Default'
+          frontendIPConfiguration: {
+            id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-weu', 'fe-routed')
           }
           backendAddressPool: {
             id: resourceId('Microsoft.Network/loadBalancers/backendAddressPools', 'lb-saas-weu', 'lb-saas-weu-backend')
@@ -201,8 +256,11 @@ resource loadBalancerWesteurope 'Microsoft.Network/loadBalancers@2024-05-01' = {
           protocol: 'Tcp'
           frontendPort: 50001
           backendPort: 3389
+          enableFloatingIP: false
+          idleTimeoutInMinutes: 4
+          enableTcpReset: true
           frontendIPConfiguration: {
-            id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-weu', 'fe-app')
+            id: resourceId('Microsoft.Network/loadBalancers/frontendIPConfigurations', 'lb-saas-weu', 'fe-routed')
           }
         }
       }
@@ -215,6 +273,13 @@ resource natGatewayIpWesteurope1 'Microsoft.Network/publicIPAddresses@2024-05-01
   name: 'pip-ng-contoso-api-westeurope-1'
   location: 'westeurope'
   tags: tags
+  // zone-redundant: the address survives a zone failure; the NAT gateway itself is placed
+  // by Azure (no zone)
+  zones: [
+    '1'
+    '2'
+    '3'
+  ]
   sku: {
     name: 'Standard'
     tier: 'Regional'
@@ -229,6 +294,13 @@ resource natGatewayIpWesteurope2 'Microsoft.Network/publicIPAddresses@2024-05-01
   name: 'pip-ng-contoso-api-westeurope-2'
   location: 'westeurope'
   tags: tags
+  // zone-redundant: the address survives a zone failure; the NAT gateway itself is placed
+  // by Azure (no zone)
+  zones: [
+    '1'
+    '2'
+    '3'
+  ]
   sku: {
     name: 'Standard'
     tier: 'Regional'
@@ -262,6 +334,10 @@ resource natGatewayWesteurope 'Microsoft.Network/natGateways@2024-05-01' = {
 module natGatewaySubnetReadWesteurope1 'modules/subnet-read.bicep' = {
   name: 'plgen-subnet-read-westeurope-1'
   scope: resourceGroup('rg-net-weu')
+  // subnets of one VNet are written one at a time (parallel PUTs fail: AnotherOperationInProgress)
+  dependsOn: [
+    gatewaySubnetWesteurope
+  ]
   params: {
     vnetName: 'vnet-saas-weu'
     subnetName: 'snet-app'
@@ -271,6 +347,10 @@ module natGatewaySubnetReadWesteurope1 'modules/subnet-read.bicep' = {
 module natGatewaySubnetWesteurope1 'modules/subnet-nat-gateway.bicep' = {
   name: 'plgen-subnet-nat-gateway-westeurope-1'
   scope: resourceGroup('rg-net-weu')
+  // subnets of one VNet are written one at a time (parallel PUTs fail: AnotherOperationInProgress)
+  dependsOn: [
+    gatewaySubnetWesteurope
+  ]
   params: {
     vnetName: 'vnet-saas-weu'
     subnetName: 'snet-app'
@@ -284,6 +364,10 @@ module natGatewaySubnetWesteurope1 'modules/subnet-nat-gateway.bicep' = {
 module gatewaySubnetWesteurope 'modules/subnet.bicep' = {
   name: 'plgen-gateway-subnet-westeurope'
   scope: resourceGroup('rg-net-weu')
+  // subnets of one VNet are written one at a time (parallel PUTs fail: AnotherOperationInProgress)
+  dependsOn: [
+    lbFrontendSubnetWesteurope
+  ]
   params: {
     vnetName: 'vnet-saas-weu'
     subnetName: 'GatewaySubnet'
@@ -292,8 +376,28 @@ module gatewaySubnetWesteurope 'modules/subnet.bicep' = {
   }
 }
 
+
 resource vpnGatewayIpWesteurope 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
   name: 'pip-vgw-contoso-api-westeurope'
+  location: 'westeurope'
+  tags: tags
+  zones: [
+    '1'
+    '2'
+    '3'
+  ]
+  sku: {
+    name: 'Standard'
+    tier: 'Regional'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource vpnGatewayIpWesteurope2 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+  name: 'pip-vgw-contoso-api-westeurope-2'
   location: 'westeurope'
   tags: tags
   zones: [
@@ -318,8 +422,9 @@ resource vpnGatewayWesteurope 'Microsoft.Network/virtualNetworkGateways@2024-05-
   properties: {
     gatewayType: 'Vpn'
     vpnType: 'RouteBased'
+    // VpnGw1AZ exists in Generation1; a SKU/generation mismatch is refused by Azure.
     vpnGatewayGeneration: 'Generation1'
-    activeActive: false
+    activeActive: true
     enableBgp: false
     sku: {
       name: 'VpnGw1AZ'
@@ -332,6 +437,18 @@ resource vpnGatewayWesteurope 'Microsoft.Network/virtualNetworkGateways@2024-05-
           privateIPAllocationMethod: 'Dynamic'
           publicIPAddress: {
             id: vpnGatewayIpWesteurope.id
+          }
+          subnet: {
+            id: gatewaySubnetWesteurope.outputs.id
+          }
+        }
+      }
+      {
+        name: 'gateway-2'
+        properties: {
+          privateIPAllocationMethod: 'Dynamic'
+          publicIPAddress: {
+            id: vpnGatewayIpWesteurope2.id
           }
           subnet: {
             id: gatewaySubnetWesteurope.outputs.id
@@ -431,7 +548,8 @@ resource plsContosoApiWeu1 'Microsoft.Network/privateLinkServices@2024-05-01' = 
 }
 
 // PLSNatPortsUsage is the share of a NAT IP's ports in use: new consumer connections fail
-// when it reaches 100, so alert well before.
+// when it reaches 100, so alert well before. The metric is split per NAT IP (dimension
+// PrivateLinkServiceIPAddress), so the alert fires for, and names, the address running out.
 resource natPortsActionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: 'ag-contoso-api-nat-ports'
   location: 'global'
@@ -462,6 +580,7 @@ resource plsContosoApiEus21NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-0
     ]
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
+    autoMitigate: true
     criteria: {
       'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
       allOf: [
@@ -473,6 +592,15 @@ resource plsContosoApiEus21NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-0
           operator: 'GreaterThan'
           threshold: 80
           timeAggregation: 'Maximum'
+          dimensions: [
+            {
+              name: 'PrivateLinkServiceIPAddress'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
         }
       ]
     }
@@ -497,6 +625,7 @@ resource plsContosoApiEus22NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-0
     ]
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
+    autoMitigate: true
     criteria: {
       'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
       allOf: [
@@ -508,6 +637,15 @@ resource plsContosoApiEus22NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-0
           operator: 'GreaterThan'
           threshold: 80
           timeAggregation: 'Maximum'
+          dimensions: [
+            {
+              name: 'PrivateLinkServiceIPAddress'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
         }
       ]
     }
@@ -532,6 +670,7 @@ resource plsContosoApiWeu1NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-03
     ]
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
+    autoMitigate: true
     criteria: {
       'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
       allOf: [
@@ -543,6 +682,15 @@ resource plsContosoApiWeu1NatPortsAlert 'Microsoft.Insights/metricAlerts@2018-03
           operator: 'GreaterThan'
           threshold: 80
           timeAggregation: 'Maximum'
+          dimensions: [
+            {
+              name: 'PrivateLinkServiceIPAddress'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
         }
       ]
     }

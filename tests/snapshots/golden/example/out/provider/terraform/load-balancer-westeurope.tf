@@ -2,7 +2,12 @@
 # The internal Standard load balancer in front of the Private Link Services of this region
 # ("double NAT": consumer -> private endpoint -> Private Link Service -> this load balancer ->
 # backends, with inbound NAT rules for single machines). Private Link supports only NIC-based
-# backend pools: add your VMs' NICs to the pool (azurerm_network_interface_backend_address_pool_association).
+# backend pools: add your VMs' NICs to the pool (azurerm_network_interface_backend_address_pool_association),
+# and each NAT rule's target NIC to its rule (azurerm_network_interface_nat_rule_association:
+# network_interface_id, ip_configuration_name, nat_rule_id = the rule's id below); a NAT rule
+# without that association forwards nowhere.
+# Backend ports: each rule has its own (Azure shares a backend port between rules only with
+# floating IP); the configs in provider/backend/westeurope/ listen on exactly these.
 resource "azurerm_subnet" "lb_frontend_westeurope" {
   name                 = "snet-lb-frontend"
   resource_group_name  = "rg-net-weu"
@@ -23,6 +28,16 @@ resource "azurerm_lb" "westeurope" {
     private_ip_address_allocation = "Static"
     private_ip_address            = "10.60.2.10"
     private_ip_address_version    = "IPv4"
+    zones                         = ["1", "2", "3"]
+  }
+
+  frontend_ip_configuration {
+    name                          = "fe-routed"
+    subnet_id                     = azurerm_subnet.lb_frontend_westeurope.id
+    private_ip_address_allocation = "Static"
+    private_ip_address            = "10.60.2.11"
+    private_ip_address_version    = "IPv4"
+    zones                         = ["1", "2", "3"]
   }
 }
 
@@ -32,13 +47,16 @@ resource "azurerm_lb_backend_address_pool" "westeurope" {
 }
 
 resource "azurerm_lb_probe" "westeurope" {
-  name            = "lb-saas-weu-probe"
-  loadbalancer_id = azurerm_lb.westeurope.id
-  protocol        = "Https"
-  port            = 8443
-  request_path    = "/healthz"
+  name                = "lb-saas-weu-probe"
+  loadbalancer_id     = azurerm_lb.westeurope.id
+  protocol            = "Tcp"
+  port                = 8443
+  interval_in_seconds = 5
+  probe_threshold     = 2
+  number_of_probes    = 2
 }
 
+# Private Link traffic, PROXY v2 header
 resource "azurerm_lb_rule" "westeurope_1" {
   name                           = "fe-app-tcp-443"
   loadbalancer_id                = azurerm_lb.westeurope.id
@@ -49,6 +67,27 @@ resource "azurerm_lb_rule" "westeurope_1" {
   backend_address_pool_ids       = [azurerm_lb_backend_address_pool.westeurope.id]
   probe_id                       = azurerm_lb_probe.westeurope.id
   disable_outbound_snat          = true
+  floating_ip_enabled            = false
+  idle_timeout_in_minutes        = 4
+  tcp_reset_enabled              = true
+  load_distribution              = "Default"
+}
+
+# routed traffic (vnet_to_vnet tenants), no PROXY header
+resource "azurerm_lb_rule" "westeurope_2" {
+  name                           = "fe-routed-tcp-443"
+  loadbalancer_id                = azurerm_lb.westeurope.id
+  protocol                       = "Tcp"
+  frontend_ip_configuration_name = "fe-routed"
+  frontend_port                  = 443
+  backend_port                   = 8444
+  backend_address_pool_ids       = [azurerm_lb_backend_address_pool.westeurope.id]
+  probe_id                       = azurerm_lb_probe.westeurope.id
+  disable_outbound_snat          = true
+  floating_ip_enabled            = false
+  idle_timeout_in_minutes        = 4
+  tcp_reset_enabled              = true
+  load_distribution              = "Default"
 }
 
 resource "azurerm_lb_nat_rule" "westeurope_nat_1" {
@@ -56,7 +95,10 @@ resource "azurerm_lb_nat_rule" "westeurope_nat_1" {
   resource_group_name            = "rg-contoso-api"
   loadbalancer_id                = azurerm_lb.westeurope.id
   protocol                       = "Tcp"
-  frontend_ip_configuration_name = "fe-app"
+  frontend_ip_configuration_name = "fe-routed"
   frontend_port                  = 50001
   backend_port                   = 3389
+  floating_ip_enabled            = false
+  idle_timeout_in_minutes        = 4
+  tcp_reset_enabled              = true
 }

@@ -14,9 +14,26 @@ resource "azurerm_subnet" "pls_nat_eastus2" {
   private_link_service_network_policies_enabled = false
 }
 
+# The existing load balancer: checked when it is read, so a wrong name or SKU fails here with
+# what to fix rather than later with "Invalid index".
 data "azurerm_lb" "eastus2" {
   name                = "lb-saas-eus2"
   resource_group_name = "rg-contoso-api"
+
+  lifecycle {
+    postcondition {
+      condition     = self.sku == "Standard"
+      error_message = "Load balancer lb-saas-eus2 is not a Standard load balancer; Private Link Services need one."
+    }
+    postcondition {
+      condition     = self.location == "eastus2"
+      error_message = "Load balancer lb-saas-eus2 is not in eastus2, the region of its Private Link Services."
+    }
+    postcondition {
+      condition     = length(setsubtract(["fe-app-1", "fe-app-2"], self.frontend_ip_configuration[*].name)) == 0
+      error_message = "Load balancer lb-saas-eus2 lacks a frontend IP configuration named in the manifest (fe-app-1, fe-app-2)."
+    }
+  }
 }
 
 locals {

@@ -58,12 +58,11 @@ variable "private_link_service_alias" {
 }
 
 variable "request_message" {
-  description = "Message shown to the provider with your connection request (at most 140 characters)."
+  description = "Message shown to the provider with your connection request (1-140 characters; azurerm requires one for a manual connection)."
   type        = string
-  default     = null
   validation {
-    condition     = var.request_message == null || length(coalesce(var.request_message, "x")) <= 140
-    error_message = "The request_message must be at most 140 characters."
+    condition     = length(var.request_message) >= 1 && length(var.request_message) <= 140
+    error_message = "The request_message must be 1-140 characters."
   }
 }
 
