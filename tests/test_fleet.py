@@ -58,7 +58,7 @@ def test_double_buffered_writes_equal_fresh_renders(tmp_path: Path):
 def test_stale_or_damaged_spare_is_repaired(tmp_path: Path):
     cache, out = tmp_path / "state", tmp_path / "out"
     assert run_cli("render", EXAMPLE, "-o", out, "--cache-dir", cache).exit_code == 0
-    spare = next((cache / "spares").iterdir())
+    spare = next(p for p in (cache / "spares").iterdir() if p.is_dir())  # not its .origin file beside it
     # damage the spare: a stray file, a missing file, a directory where a file belongs
     (spare / "stray.txt").write_text("x")
     (spare / "tenants" / "acme" / "README.md").unlink()
