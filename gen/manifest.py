@@ -174,11 +174,22 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+HTTPS_URL_RE = re.compile(r"https://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(/[A-Za-z0-9._~/%?&=+#-]*)?")
+
+
+class Support(Model):
+    """Whom customers contact (printed in every tenant guide)."""
+
+    email: Email | None = None
+    url: Annotated[str, Field(max_length=512), AfterValidator(_pattern(HTTPS_URL_RE, "an https:// URL"))] | None = None
+
+
 class Service(Model):
     name: Slug
     fqdn: Fqdn
     ports: Annotated[list[Port], Field(min_length=1, max_length=16)]
     proxy_protocol: bool = True
+    support: Support | None = None
     tags: dict[Annotated[str, Field(min_length=1, max_length=512), AfterValidator(_free_text)], FreeText] = {}
 
 
@@ -285,6 +296,16 @@ class Endpoint(Model):
     private_ip: IPv4 | None = None
 
 
+SITE_RE = re.compile(r"[a-z][a-z0-9-]{0,14}[a-z0-9]|[a-z]")
+
+
+class EndpointSite(Endpoint):
+    """One of several private endpoints of a tenant (one per virtual network)."""
+
+    # names the endpoint's resources and the Terraform workspace: short, lowercase
+    name: Annotated[str, AfterValidator(_pattern(SITE_RE, "a site name (1-16 lowercase letters, digits, hyphens)"))]
+
+
 class SecretRef(Model):
     key_vault_id: KeyVaultId
     name: Annotated[str, AfterValidator(_pattern(re.compile(r"[0-9a-zA-Z-]{1,127}"), "a Key Vault secret name"))]
@@ -308,6 +329,7 @@ class Tenant(Model):
     endpoints: Annotated[int, Field(ge=0, le=1_000_000)] = 1  # the 1000 limit is per link service: gen.validate
     expected_connections: Annotated[int, Field(ge=0)] | None = None
     endpoint: Endpoint | None = None
+    endpoint_sites: list[EndpointSite] = []  # several endpoints (one per VNet); not with `endpoint`
     vnet_to_vnet: VnetToVnet | None = None
 
 
