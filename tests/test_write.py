@@ -1,4 +1,4 @@
-"""Stage 6: atomic swaps, stale-file cleanup from the lock only, hand edits reported, unlisted
+"""Stage 6: atomic swaps, stale-file cleanup from the lock only, hand edits reported (also by --check), unlisted
 files kept, no writes through symlinks, --check/--diff/--only behaviour."""
 
 from __future__ import annotations
@@ -114,10 +114,10 @@ def test_check_and_diff_report_drift_without_writing(example_out: Path, tmp_path
     assert tree(example_out) == before
 
 
-def test_check_on_an_empty_directory_lists_everything_as_added(tmp_path: Path):
+def test_check_on_an_empty_directory_lists_everything_as_added(example_out: Path, tmp_path: Path):
     result = run_cli("render", EXAMPLE, "-o", tmp_path / "nothing", "--check", "--format", "json")
     assert result.exit_code == 1
-    assert len(json.loads(result.stdout)["added"]) == 78
+    assert sorted(json.loads(result.stdout)["added"]) == sorted(tree(example_out))
     assert not (tmp_path / "nothing").exists()
 
 
@@ -127,7 +127,7 @@ def test_only_renders_provider_and_named_tenants_and_keeps_the_others(example_ou
     result = render(example_out, "--only", "acme", manifest=manifest)
     assert result.exit_code == 0, result.output
     assert "order=4472" in (example_out / "tenants/acme/terraform/terraform.tfvars.json").read_text()
-    assert "GX-88" in (example_out / "tenants/globex/terraform/terraform.tfvars.json").read_text()
+    assert "GX-88" in (example_out / "tenants/globex/README.md").read_text()
     lock = json.loads((example_out / ".plgen-lock.json").read_text())
     assert "tenants/globex/README.md" in lock["files"]
     assert run_cli("render", manifest, "-o", example_out, "--only", "nobody").exit_code == 1
@@ -156,3 +156,76 @@ def test_staging_leftovers_from_a_killed_run_are_cleaned(example_out: Path):
     manifest_change = render(example_out, "--force")
     assert manifest_change.exit_code == 0
     assert not leftover.exists()
+
+
+# --- the output directory itself ---------------------------------------------------------------
+
+
+def test_output_dir_may_be_a_symlink_to_a_directory(tmp_path: Path):
+    real = tmp_path / "elsewhere" / "out"
+    real.mkdir(parents=True)
+    link = tmp_path / "out"
+    link.symlink_to(real, target_is_directory=True)
+    result = run_cli("render", EXAMPLE, "-o", link, "--check")
+    assert result.exit_code == 1 and "out of date" in result.stderr
+    assert render(link).exit_code == 0
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert (real / "provider" / "terraform" / "versions.tf").is_file()
+    assert run_cli("render", EXAMPLE, "-o", link, "--check").exit_code == 0
+    manifest = tmp_path / "tenants.yaml"
+    manifest.write_text(EXAMPLE.read_text().replace("order=4471", "order=4472"))
+    result = render(link, manifest=manifest)
+    assert result.exit_code == 0 and " 0 added, 0 changed" not in result.output
+    assert link.is_symlink() and "order=4472" in (real / "tenants/acme/terraform/terraform.tfvars.json").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "out", "tenants.yaml"]
+
+
+@pytest.mark.parametrize("mode", ["render", "check"])
+def test_output_dir_under_a_regular_file_is_a_clear_error(mode, tmp_path: Path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a directory\n")
+    result = run_cli("render", EXAMPLE, "-o", afile / "sub", *(["--check"] if mode == "check" else []))
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {afile}: is a file, not a directory\n"
+    assert afile.read_text() == "not a directory\n" and sorted(tmp_path.iterdir()) == [afile]
+
+
+# --- --check before a render that would stop ------------------------------------------------------
+
+
+def test_check_names_hand_edited_files_and_suggests_force(example_out: Path, tmp_path: Path):
+    (example_out / TENANT_README).write_text("hand edit\n")
+    manifest = tmp_path / "tenants.yaml"
+    manifest.write_text(EXAMPLE.read_text().replace("order=4471", "order=4472"))
+    result = run_cli("render", manifest, "-o", example_out, "--check")
+    assert result.exit_code == 1
+    assert f"edited: {TENANT_README}" in result.stdout.splitlines()
+    assert "changed: tenants/acme/terraform/terraform.tfvars.json" in result.stdout.splitlines()
+    assert (f"1 file was edited by hand (listed above); `plgen render {manifest} -o {example_out} --force` "
+            "overwrites it") in result.stderr
+    payload = json.loads(run_cli("render", manifest, "-o", example_out, "--check", "--format", "json").stdout)
+    assert payload["edited"] == [TENANT_README] and payload["foreign"] == []
+    assert render(example_out, manifest=manifest).exit_code == 1  # what --check predicted
+    assert render(example_out, "--force", manifest=manifest).exit_code == 0  # what it suggested
+    assert run_cli("render", manifest, "-o", example_out, "--check").exit_code == 0
+
+
+def test_check_names_files_plgen_did_not_write(tmp_path: Path):
+    out = tmp_path / "out"
+    (out / "provider" / "terraform").mkdir(parents=True)
+    (out / "provider" / "terraform" / "versions.tf").write_text("# someone else's\n")
+    result = run_cli("render", EXAMPLE, "-o", out, "--check")
+    assert result.exit_code == 1
+    assert "foreign: provider/terraform/versions.tf" in result.stdout.splitlines()
+    assert "1 file was not written by plgen (listed above); " in result.stderr and "--force` overwrites it" in result.stderr
+    result = run_cli("render", EXAMPLE, "-o", out, "--diff")
+    assert "1 file was not written by plgen; `plgen render" in result.stderr
+
+
+def test_check_without_hand_edits_suggests_a_plain_render(example_out: Path, tmp_path: Path):
+    manifest = tmp_path / "tenants.yaml"
+    manifest.write_text(EXAMPLE.read_text().replace("order=4471", "order=4472"))
+    result = run_cli("render", manifest, "-o", example_out, "--check", "--format", "json")
+    assert json.loads(result.stdout)["edited"] == []
+    result = run_cli("render", manifest, "-o", example_out, "--check")
+    assert result.stderr.rstrip().endswith(f"run `plgen render {manifest} -o {example_out}`")

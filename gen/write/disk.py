@@ -1,0 +1,180 @@
+"""What is on disk: one scan of the output directory, the stat index that spares reading
+unchanged files, and the previous lock file.
+
+Paths relative to the output directory always use "/", on every system: they are the keys of
+the lock file and of every comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .osfs import fail
+
+LOCK_FILE = ".plgen-lock.json"
+
+# a backslash is a separator and a colon a drive or stream on Windows: such a path would mean
+# something else there, so it is refused everywhere
+_UNSAFE_PATH = re.compile(r"(^|/)\.{0,2}(/|$)|^/|[\x00\\:]")
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_relative(out_dir: Path, path: str) -> None:
+    """Refuse absolute paths, empty, '.' and '..' components, NUL, backslashes and colons."""
+    if not path or _UNSAFE_PATH.search(path):
+        if "\\" in path or ":" in path:
+            raise fail(out_dir, f"refusing a path with a backslash or colon (not portable): {path!r}")
+        raise fail(out_dir, f"refusing a path that leaves the output directory: {path!r}")
+
+
+@dataclass
+class Snapshot:
+    """One scan of the output directory: regular files with their stat, directories with
+    their mode, and symbolic links (never followed)."""
+
+    root: Path
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    dirs: dict[str, int] = field(default_factory=dict)
+    links: set[str] = field(default_factory=set)
+    others: set[str] = field(default_factory=set)
+
+    @classmethod
+    def scan(cls, root: Path, *, inodes_only: bool = False) -> "Snapshot":
+        """inodes_only: record DirEntry.inode() (no stat call) instead of the full stat."""
+        snapshot = cls(root)
+        if not root.is_dir():
+            return snapshot
+        pending = [""]
+        while pending:
+            rel = pending.pop()
+            with os.scandir(os.path.join(root, rel) if rel else root) as entries:
+                for entry in entries:
+                    path = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_symlink():
+                        snapshot.links.add(path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        snapshot.dirs[path] = 0  # mode read only for directories that get created
+                        pending.append(path)
+                    elif entry.is_file(follow_symlinks=False):
+                        snapshot.files[path] = entry.inode() if inodes_only else entry.stat(follow_symlinks=False)
+                    else:
+                        snapshot.others.add(path)
+        return snapshot
+
+    def through_link(self, path: str) -> str | None:
+        """The first component of `path` that is a symbolic link, if any."""
+        if not self.links:
+            return None
+        prefix = ""
+        for part in path.split("/"):
+            prefix = f"{prefix}/{part}" if prefix else part
+            if prefix in self.links:
+                return prefix
+        return None
+
+
+class StatIndex:
+    """(size, mtime_ns, inode) -> sha256 of the files plgen wrote, kept in the cache directory
+    per output directory. A file whose stat still matches is not read again."""
+
+    def __init__(self, cache_dir: Path | None, out_dir: Path):
+        self.path = None
+        self.entries: dict[str, list] = {}
+        if cache_dir is not None:
+            key = hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
+            # marshal: ten times faster than JSON for 100k entries; its format is tied to
+            # the Python version, which is therefore part of the name
+            self.path = cache_dir / f"index-{key}.py{sys.version_info[0]}{sys.version_info[1]}.marshal"
+            try:
+                entries = marshal.loads(self.path.read_bytes())
+                self.entries = entries if isinstance(entries, dict) else {}
+            except (OSError, ValueError, EOFError, TypeError):
+                self.entries = {}
+
+    @staticmethod
+    def key(st: os.stat_result) -> tuple:
+        return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+    def lookup(self, path: str, st: os.stat_result) -> str | None:
+        entry = self.entries.get(path)
+        return entry[3] if entry and entry[:3] == self.key(st) else None
+
+    def save(self, entries: dict[str, tuple]) -> None:
+        if self.path is None or entries == self.entries:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            temp.write_bytes(marshal.dumps(entries))
+            os.replace(temp, self.path)
+        except OSError:
+            pass  # an optimisation only
+
+
+class Disk:
+    def __init__(self, out_dir: Path, index: StatIndex):
+        self.out_dir = out_dir
+        self.snapshot = Snapshot.scan(out_dir)
+        self.index = index
+        self.read_count = 0  # files whose stat did not match the index and were read
+        self.shas: dict[str, str | None] = {}
+
+    def exists(self, path: str) -> bool:
+        return path in self.snapshot.files
+
+    def sha(self, path: str) -> str | None:
+        """sha256 of the file now at `path` (None if there is none)."""
+        if path in self.shas:
+            return self.shas[path]
+        st = self.snapshot.files.get(path)
+        if st is None:
+            if path in self.snapshot.dirs:
+                raise fail(self.out_dir, "is in the way: a directory stands where a generated file goes", path)
+            digest = None
+        else:
+            digest = self.index.lookup(path, st)
+            if digest is None:
+                digest = sha(self.read(path))
+                self.read_count += 1
+        self.shas[path] = digest
+        return digest
+
+    def read(self, path: str) -> bytes:
+        return (self.out_dir / path).read_bytes()
+
+    def lock(self, checked: dict | set = frozenset()) -> dict:
+        """The previous lock file (its paths checked, except those in `checked`)."""
+        if LOCK_FILE not in self.snapshot.files:
+            return {"files": {}}
+        try:
+            lock = json.loads(self.read(LOCK_FILE).decode("utf-8"))
+            files = lock["files"]
+            if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+                raise ValueError("files is not a map of path to sha256")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+            raise fail(self.out_dir, f"unreadable lock file ({err}); restore it from version control", LOCK_FILE) from None
+        for path in files:
+            if path not in checked:
+                check_relative(self.out_dir, path)
+        return lock
+
+    def index_entries(self, shas: dict[str, str], written: dict[str, tuple] | None) -> dict[str, tuple]:
+        """The new stat index: files just written, and unchanged generated files (hard links
+        keep their size, mtime and inode)."""
+        entries: dict[str, tuple] = {}
+        for path, digest in shas.items():
+            if written is not None and path in written:
+                entries[path] = written[path] + (digest,)
+            elif path in self.snapshot.files and self.shas.get(path) == digest:
+                entries[path] = StatIndex.key(self.snapshot.files[path]) + (digest,)
+        return entries

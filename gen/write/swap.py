@@ -1,0 +1,273 @@
+"""The atomic swap: a staging tree brought to the new content beside (or, as the spare, in
+the cache directory on the same file system as) the output directory, then exchanged with
+it; and recovery after a run that was killed part way."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from .changes import Changes
+from .disk import Disk, Snapshot, StatIndex
+from .osfs import O_BINARY, crash_point, exchange, link_or_copy, previous_path
+
+STAGING_MARK = ".plgen-staging-"
+
+Progress = Callable[[str, int, int], None]
+
+
+def _staging_dirs(out_dir: Path) -> list[Path]:
+    prefix = f".{out_dir.name}{STAGING_MARK}"
+    return sorted(p for p in out_dir.parent.iterdir() if p.name.startswith(prefix))
+
+
+def recover(out_dir: Path) -> None:
+    """Clean up after a run that was killed: a staging tree is either an unfinished new tree
+    (never swapped in) or the old tree after an exchange; out_dir is complete either way."""
+    previous = previous_path(out_dir)
+    if not out_dir.exists() and previous.is_dir():
+        os.rename(previous, out_dir)  # killed between the two renames of the fallback swap
+    for leftover in _staging_dirs(out_dir) + ([previous] if previous.exists() else []):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def spare_path(cache_dir: Path | None, out_dir: Path) -> Path | None:
+    """Where the previous tree is kept between runs (double buffering), or None.
+
+    The spare must be on the output directory's file system (the swap is a rename) and is
+    kept in the cache directory, never beside out/, so it cannot end up in a repository.
+    """
+    if cache_dir is None:
+        return None
+    spares = cache_dir / "spares"
+    try:
+        spares.mkdir(parents=True, exist_ok=True)
+        if os.stat(spares).st_dev != os.stat(out_dir.parent).st_dev:
+            return None
+        _prune_orphaned_spares(spares)
+        spare = spares / hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
+        # beside the spare, never inside it (the spare becomes the live tree)
+        spare.with_suffix(".origin").write_text(str(out_dir), encoding="utf-8")
+    except OSError:
+        return None
+    return spare
+
+
+def _prune_orphaned_spares(spares: Path) -> None:
+    """Spares whose output directory no longer exists only hold disk space: remove them."""
+    for origin in spares.glob("*.origin"):
+        try:
+            if not Path(origin.read_text(encoding="utf-8")).is_dir():
+                shutil.rmtree(origin.with_suffix(""), ignore_errors=True)
+                origin.unlink()
+        except OSError:
+            continue
+
+
+def swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, progress: Progress,
+            spare: Path | None) -> dict[str, tuple]:
+    """Bring a staging tree to the new content and exchange it with out_dir in one rename.
+
+    The staging tree is the spare (the tree before last, kept from the previous swap) when
+    there is one: only what differs from the new tree is touched, so a run costs in
+    proportion to its changes. Without a spare it is built from nothing. Either way the old
+    tree, after the exchange, becomes the next spare (or is removed when there is no place
+    for one). Returns the stat index entries of the files written.
+    """
+    out_dir = disk.out_dir
+    staging = spare if spare is not None and out_dir.is_dir() else \
+        out_dir.parent / f".{out_dir.name}{STAGING_MARK}{os.getpid()}"
+    swapped = False
+    try:
+        written = _build_staging(disk, staging, wanted, changes, jobs, progress)
+        exchange(staging, out_dir)
+        crash_point("exchanged")
+        swapped = True
+    finally:
+        if not swapped and staging != spare and staging.exists():
+            _remove_tree(staging, jobs)
+    _keep_old_tree_as_spare(out_dir, staging, spare, jobs)
+    return written
+
+
+def _build_staging(disk: Disk, staging: Path, wanted: dict[str, bytes], changes: Changes, jobs: int,
+                   progress: Progress) -> dict[str, tuple]:
+    out_dir, snapshot = disk.out_dir, disk.snapshot
+    replaced = set(changes.added) | set(changes.changed) | set(changes.removed)
+    to_write = sorted(set(changes.added) | set(changes.changed))
+    to_link = sorted(p for p in snapshot.files if p not in replaced)
+    dirs = _final_dirs(snapshot, set(to_link) | set(to_write) | snapshot.links, set(changes.removed))
+    current = _staging_snapshot(staging, jobs)
+    if out_dir.is_dir():
+        shutil.copymode(out_dir, staging)
+    _prune(staging, current, set(to_link) | set(to_write), snapshot, dirs)
+    for directory in sorted(dirs - set(current.dirs)):
+        mode = os.stat(out_dir / directory).st_mode & 0o7777 if directory in snapshot.dirs else 0o755
+        os.mkdir(staging / directory, mode)
+    _copy_links(out_dir, staging, snapshot, current)
+    crash_point("staging-pruned")
+    relink = [p for p in to_link if not _same_inode(current.files.get(p), snapshot.files[p])]
+    written = _place_files(out_dir, staging, current, relink, to_write, wanted, jobs, progress)
+    crash_point("staging-complete")
+    return written
+
+
+def _staging_snapshot(staging: Path, jobs: int) -> Snapshot:
+    """What the staging tree holds now (the spare's files), creating it if need be."""
+    if staging.is_dir() and not staging.is_symlink():
+        return Snapshot.scan(staging, inodes_only=True)
+    if staging.exists() or staging.is_symlink():
+        _remove_tree(staging, jobs)
+    os.mkdir(staging)
+    return Snapshot(staging)
+
+
+def _copy_links(out_dir: Path, staging: Path, snapshot: Snapshot, current: Snapshot) -> None:
+    """The user's symbolic links inside out/ are carried over as they are."""
+    for path in sorted(snapshot.links):
+        if path not in current.links or os.readlink(staging / path) != os.readlink(out_dir / path):
+            if path in current.links:
+                os.unlink(staging / path)
+            os.symlink(os.readlink(out_dir / path), staging / path)
+
+
+def _keep_old_tree_as_spare(out_dir: Path, staging: Path, spare: Path | None, jobs: int) -> None:
+    if spare is not None and not spare.exists() and not staging.exists():
+        # A first render (nothing to exchange with): prime the spare now, with hard links
+        # only, so that the next change already costs in proportion to itself.
+        _prime_spare(out_dir, spare, jobs)
+    if staging != spare and staging.exists():
+        # After the exchange `staging` holds the old tree: it becomes the spare, or goes.
+        if spare is not None and not spare.exists():
+            try:
+                os.rename(staging, spare)
+            except OSError:
+                _remove_tree(staging, jobs)
+        else:
+            _remove_tree(staging, jobs)
+
+
+def _prime_spare(out_dir: Path, spare: Path, jobs: int) -> None:
+    live = Snapshot.scan(out_dir)
+    temp = spare.with_name(spare.name + f".{os.getpid()}.tmp")
+    try:
+        os.mkdir(temp)
+        for directory in sorted(live.dirs):
+            os.mkdir(temp / directory)
+        for path in live.links:
+            os.symlink(os.readlink(out_dir / path), temp / path)
+
+        def link(paths: list[str]) -> None:
+            for path in paths:
+                link_or_copy(out_dir / path, temp / path)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(link, _chunks(sorted(live.files), 512)))
+        os.rename(temp, spare)
+    except OSError:
+        pass  # only an optimisation: the next change builds the spare itself
+    finally:
+        if temp.exists():
+            _remove_tree(temp, jobs)
+
+
+def _same_inode(spare_inode: int | None, live: os.stat_result) -> bool:
+    # the spare is on the live tree's file system (checked in spare_path), so inodes compare
+    return spare_inode is not None and spare_inode == live.st_ino
+
+
+def _prune(staging: Path, current: Snapshot, keep: set[str], snapshot: Snapshot, dirs: set[str]) -> None:
+    """Remove from the staging tree what the new tree does not have (its files, links,
+    directories) and whatever stands where something of another kind must go."""
+    for path in sorted(current.files):
+        if path not in keep:
+            os.unlink(staging / path)
+    for path in sorted(current.links | current.others):
+        if path not in snapshot.links:
+            os.unlink(staging / path)
+    for path in sorted(current.dirs, key=lambda d: -d.count("/")):
+        if path not in dirs and (staging / path).is_dir():
+            if path in keep or path in snapshot.links or any(True for _ in os.scandir(staging / path)):
+                _remove_tree(staging / path, 1)
+            else:
+                os.rmdir(staging / path)
+    current.dirs = {d: m for d, m in current.dirs.items() if d in dirs}
+
+
+def _place_files(out_dir: Path, staging: Path, current: Snapshot, relink: list[str], rewrite: list[str],
+                 wanted: dict[str, bytes], jobs: int, progress: Progress) -> dict[str, tuple]:
+    total = len(relink) + len(rewrite)
+    done = 0
+    written: dict[str, tuple] = {}
+
+    def link(paths: list[str]) -> int:
+        for path in paths:
+            if path in current.files:
+                os.unlink(staging / path)
+            link_or_copy(out_dir / path, staging / path)
+        return len(paths)
+
+    def create(paths: list[str]) -> dict[str, tuple]:
+        keys = {}
+        for path in paths:
+            if path in current.files:
+                os.unlink(staging / path)  # never write into a file the live tree may share
+            fd = os.open(staging / path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, 0o644)
+            try:
+                os.write(fd, wanted[path])
+                keys[path] = StatIndex.key(os.fstat(fd))
+            finally:
+                os.close(fd)
+        return keys
+
+    # File system calls release the GIL: links and writes run on `jobs` threads, in chunks
+    # (one future per file would cost more than the calls themselves).
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for count in pool.map(link, _chunks(relink, 512)):
+            done += count
+            progress("write", done, total)
+        for keys in pool.map(create, _chunks(rewrite, 128)):
+            written.update(keys)
+            done += len(keys)
+            progress("write", done, total)
+            if done >= total // 2:
+                crash_point("staging-half-written")
+    return written
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _remove_tree(root: Path, jobs: int) -> None:
+    """rmtree, with the subtrees of tenants/ removed on `jobs` threads."""
+    tenants = root / "tenants"
+    if jobs > 1 and tenants.is_dir() and not tenants.is_symlink():
+        with os.scandir(tenants) as entries:
+            subtrees = [entry.path for entry in entries]
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(lambda paths: [shutil.rmtree(p, ignore_errors=True) for p in paths], _chunks(subtrees, 64)))
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _final_dirs(snapshot: Snapshot, final_files: set[str], removed: set[str]) -> set[str]:
+    """Directories of the new tree: every parent of a file or link that stays, plus the old
+    directories that did not become empty through removals (a user's empty folder stays)."""
+    dirs: set[str] = set()
+    for path in final_files:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in dirs:
+                break
+            dirs.add(path)
+    emptied: set[str] = set()
+    for path in removed:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            emptied.add(path)
+    dirs |= {d for d in snapshot.dirs if d not in emptied and not snapshot.through_link(d)}
+    return dirs
