@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from .manifest import Manifest
 from .validate import (MAX_ENDPOINTS_PER_LINK_SERVICE, MAX_LINK_SERVICES_PER_LB, MAX_NAT_IPS,
                        MAX_SUBSCRIPTIONS_PER_LIST, usable_addresses)
-from .naming import tenant_link_service
+from .naming import planned_endpoints, tenant_link_service
 
 PORTS_PER_NAT_IP = 64_512  # assumption: TCP ports 1024-65535 per NAT IP; not documented by Microsoft
 WARN_RATIO = 0.8
@@ -34,7 +34,8 @@ class LinkServiceCapacity:
     nat_subnet_free: int
     link_services_on_load_balancer: int
     link_services_per_load_balancer_limit: int
-    expected_connections: int
+    expected_connections: int | None  # the sum of the figures tenants give; None when none gives one
+    tenants_without_expected_connections: int
     connection_capacity: int
     ports_per_nat_ip_assumed: int
     exceeded: list[str] = field(default_factory=list)
@@ -49,11 +50,11 @@ def report(manifest: Manifest) -> list[LinkServiceCapacity]:
         free = usable_addresses(region.nat_subnet.address_prefix) - nat_total
         for ls in sorted(region.link_services, key=lambda l: l.name):
             tenants = [t for t in manifest.tenants if tenant_link_service(manifest, t) == ls.name and t.state != "offboarded"]
-            endpoints = sum(t.endpoints for t in tenants)
+            endpoints = sum(planned_endpoints(t) for t in tenants)
             visible = len({s for t in tenants for s in t.subscriptions})
             auto = len({s for t in tenants if t.state == "active" and t.approval == "auto" for s in t.subscriptions})
             nat_ips = ls.nat_ips if isinstance(ls.nat_ips, int) else len(ls.nat_ips)
-            expected = sum(t.expected_connections or 0 for t in tenants)
+            given = [t.expected_connections for t in tenants if t.expected_connections is not None]
             row = LinkServiceCapacity(
                 link_service=ls.name, region=region.location,
                 endpoints=endpoints, endpoints_limit=MAX_ENDPOINTS_PER_LINK_SERVICE,
@@ -63,7 +64,8 @@ def report(manifest: Manifest) -> list[LinkServiceCapacity]:
                 nat_subnet=region.nat_subnet.address_prefix, nat_subnet_free=free,
                 link_services_on_load_balancer=len(region.link_services),
                 link_services_per_load_balancer_limit=MAX_LINK_SERVICES_PER_LB,
-                expected_connections=expected, connection_capacity=nat_ips * PORTS_PER_NAT_IP,
+                expected_connections=sum(given) if given else None,
+                tenants_without_expected_connections=len(tenants) - len(given), connection_capacity=nat_ips * PORTS_PER_NAT_IP,
                 ports_per_nat_ip_assumed=PORTS_PER_NAT_IP,
             )
             _judge(row, public)
@@ -89,7 +91,7 @@ def _judge(row: LinkServiceCapacity, public: bool) -> None:
         row.exceeded.append(f"{row.link_services_on_load_balancer} link services on one load balancer > {row.link_services_per_load_balancer_limit}")
     if row.nat_subnet_free < 0:
         row.exceeded.append(f"NAT subnet {row.nat_subnet} is {-row.nat_subnet_free} addresses short")
-    if row.expected_connections > row.connection_capacity:
+    if row.expected_connections is not None and row.expected_connections > row.connection_capacity:
         row.advice.append(f"expected connections exceed {row.nat_ips} NAT IPs x {PORTS_PER_NAT_IP:,} ports (assumed): add NAT IPs "
                           "(up to 8) or a shard, and watch PLSNatPortsUsage")
     if row.nat_ips < row.nat_ips_limit and row.nat_subnet_free < row.nat_ips_limit - row.nat_ips:
@@ -99,6 +101,19 @@ def _judge(row: LinkServiceCapacity, public: bool) -> None:
 
 def as_json(rows: list[LinkServiceCapacity]) -> str:
     return json.dumps([asdict(row) for row in rows], indent=2, ensure_ascii=False)
+
+
+def _expected_connections_text(row: LinkServiceCapacity) -> str:
+    if row.expected_connections is None:
+        return f"not set (capacity ~{row.connection_capacity:,})"
+    text = f"{row.expected_connections:,} of ~{row.connection_capacity:,}"
+    if row.tenants_without_expected_connections:
+        text += f" (not set for {_tenants(row.tenants_without_expected_connections)})"
+    return text
+
+
+def _tenants(count: int) -> str:
+    return f"{count} tenant{'' if count == 1 else 's'}"
 
 
 def as_text(rows: list[LinkServiceCapacity]) -> str:
@@ -114,7 +129,7 @@ def as_text(rows: list[LinkServiceCapacity]) -> str:
             f"  auto-approval list   {row.auto_approval_subscriptions}/{row.subscriptions_limit}",
             f"  NAT IPs              {row.nat_ips}/{row.nat_ips_limit}; {row.nat_subnet} has {row.nat_subnet_free} free addresses",
             f"  link services on LB  {row.link_services_on_load_balancer}/{row.link_services_per_load_balancer_limit}",
-            f"  expected connections {row.expected_connections:,} of ~{row.connection_capacity:,}",
+            f"  expected connections {_expected_connections_text(row)}",
         ]
         lines += [f"  EXCEEDED: {text}" for text in row.exceeded]
         lines += [f"  advice: {text}" for text in row.advice]

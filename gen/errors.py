@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """Where a problem is: a file, 1-based line and column, and the manifest field path."""
+    """Where a problem is: a file, 1-based line and column (0 when unknown, e.g. for a problem
+    with the whole file), and the manifest field path."""
 
     file: str
     line: int = 0
@@ -18,7 +19,7 @@ class Location:
     def __str__(self) -> str:
         where = self.file
         if self.line:
-            where += f":{self.line}:{self.column}"
+            where += f":{self.line}:{self.column}" if self.column else f":{self.line}"
         return f"{where}: {self.path}" if self.path else where
 
 
@@ -29,6 +30,12 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
+
+    def as_dict(self) -> dict:
+        """For --format json: an unknown line or column is null, never a made-up 0."""
+        location = self.location
+        return {"file": location.file, "line": location.line or None, "column": location.column or None,
+                "path": location.path, "message": self.message}
 
 
 class PlgenError(Exception):
@@ -51,6 +58,10 @@ class ManifestError(PlgenError):
 
 class VerificationError(PlgenError):
     """A rendered file failed its round-trip check; nothing was written."""
+
+
+class TemplatesError(PlgenError):
+    """A --templates directory lacks a file the manifest needs, or one of its templates fails."""
 
 
 class WriteError(PlgenError):

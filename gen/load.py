@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,16 +30,25 @@ _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = Resolver()
 _constructor = SafeConstructor()
 
+STDIN = "-"  # a MANIFEST argument that means standard input
+STDIN_SOURCE = "<stdin>"  # how error locations name standard input
+
 PathKey = tuple[str | int, ...]
+TenantIds = Callable[[int], "str | None"]  # tenant index -> the id written in the manifest, if any
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# Only ids that cannot disguise the rest of the line are repeated in a path.
+_READABLE_TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def format_path(path: PathKey) -> str:
-    """('tenants', 3, 'subscriptions', 0) -> 'tenants[3].subscriptions[0]'."""
+def format_path(path: PathKey, tenant_ids: TenantIds | None = None) -> str:
+    """('tenants', 3, 'subscriptions', 0) -> 'tenants[3] (acme).subscriptions[0]'; the tenant's
+    id, from `tenant_ids`, is added when it is readable."""
     text = ""
-    for part in path:
+    for position, part in enumerate(path):
         if isinstance(part, int):
             text += f"[{part}]"
+            if position == 1 and path[0] == "tenants" and tenant_ids is not None:
+                text += _tenant_label(tenant_ids(part))
         elif part == "[key]":  # pydantic's marker for a problem with a mapping key itself
             continue
         elif _PLAIN_KEY.fullmatch(part):
@@ -45,6 +56,12 @@ def format_path(path: PathKey) -> str:
         else:
             text += "[" + json.dumps(part, ensure_ascii=True) + "]"
     return text
+
+
+def _tenant_label(tenant_id: object) -> str:
+    if isinstance(tenant_id, str) and _READABLE_TENANT_ID.fullmatch(tenant_id):
+        return f" ({tenant_id})"
+    return ""
 
 
 @dataclass
@@ -67,10 +84,17 @@ class Document:
             table = self.key_marks if at_key and probe == tuple(path) else self.marks
             if probe in table:
                 line, column = table[probe]
-                return Location(self.source, line, column, format_path(path))
+                return Location(self.source, line, column, format_path(path, self.tenant_id))
             if not probe:
-                return Location(self.source, 1, 1, format_path(path))
+                return Location(self.source, 1, 1, format_path(path, self.tenant_id))
             probe = probe[:-1]
+
+    def tenant_id(self, index: int) -> str | None:
+        tenants = self.data.get("tenants") if isinstance(self.data, dict) else None
+        if isinstance(tenants, list) and 0 <= index < len(tenants) and isinstance(tenants[index], dict):
+            tenant_id = tenants[index].get("id")
+            return tenant_id if isinstance(tenant_id, str) else None
+        return None
 
 
 class _Composer:
@@ -79,11 +103,12 @@ class _Composer:
         self.events = _Peekable(events)
         self.marks: dict[PathKey, tuple[int, int]] = {}
         self.key_marks: dict[PathKey, tuple[int, int]] = {}
+        self.tenant_ids: dict[int, str] = {}  # as far as composed, so that errors can name the tenant
 
     def fail(self, event, path: PathKey, message: str) -> ManifestError:
         mark = event.start_mark
         return ManifestError(
-            Problem(Location(self.source, mark.line + 1, mark.column + 1, format_path(path)), message)
+            Problem(Location(self.source, mark.line + 1, mark.column + 1, format_path(path, self.tenant_ids.get)), message)
         )
 
     def document(self) -> Any:
@@ -139,6 +164,8 @@ class _Composer:
                 raise self.fail(key_event, child, f"duplicate key {key!r}")
             self.key_marks[child] = (key_event.start_mark.line + 1, key_event.start_mark.column + 1)
             result[key] = self.node(child, depth + 1)
+            if key == "id" and len(path) == 2 and path[0] == "tenants" and isinstance(result[key], str):
+                self.tenant_ids[path[1]] = result[key]
         next(self.events)
         return result
 
@@ -217,16 +244,54 @@ def load_text(text: str, source: str) -> Document:
     return Document(source, data, composer.marks, composer.key_marks, text)
 
 
+def input_file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as an input file, or None. The one place that decides what a
+    MANIFEST (or other input) argument may be."""
+    if path.is_dir():
+        return "is a directory"
+    if not path.exists():
+        return "not found"
+    return None
+
+
+def check_input_file(path: str | Path) -> None:
+    problem = input_file_problem(Path(path))
+    if problem:
+        raise ManifestError(Problem(Location(str(path)), problem))
+
+
 def load_file(path: str | Path) -> Document:
+    """Load a manifest file, or standard input when `path` is "-"."""
+    if str(path) == STDIN:
+        return _load_bytes(_read_stdin(), STDIN_SOURCE)
     path = Path(path)
     source = str(path)
+    check_input_file(path)
     try:
         size = path.stat().st_size
         if size > MAX_MANIFEST_BYTES:
             raise ManifestError(Problem(Location(source), f"larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB limit ({size} bytes)"))
         raw = path.read_bytes()
     except OSError as err:
-        raise ManifestError(Problem(Location(source), f"cannot read: {err.strerror}")) from None
+        raise ManifestError(Problem(Location(source), f"cannot read: {err.strerror or err}")) from None
+    return _load_bytes(raw, source)
+
+
+def _read_stdin() -> bytes:
+    if sys.stdin is None:
+        raise ManifestError(Problem(Location(STDIN_SOURCE), "cannot read: there is no standard input"))
+    stream = getattr(sys.stdin, "buffer", None)
+    try:
+        # one byte more than the limit is enough to know the input is too large
+        raw = stream.read(MAX_MANIFEST_BYTES + 1) if stream is not None else sys.stdin.read(MAX_MANIFEST_BYTES + 1).encode("utf-8")
+    except OSError as err:
+        raise ManifestError(Problem(Location(STDIN_SOURCE), f"cannot read: {err.strerror or err}")) from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError(Problem(Location(STDIN_SOURCE), f"larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB limit"))
+    return raw
+
+
+def _load_bytes(raw: bytes, source: str) -> Document:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -6,7 +6,9 @@ Azure enforces only at apply time, references between tenants and regions, addre
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import typing
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +19,7 @@ from . import azure
 from .errors import ManifestError, Problem
 from .load import Document, PathKey, format_path
 from .manifest import ALIAS_RE, SUBNET_ID_RE, Manifest, Region
-from .naming import generated_endpoint_name, generated_region_names, name_problem, tenant_link_service
+from .naming import generated_endpoint_name, generated_region_names, name_problem, planned_endpoints, tenant_link_service
 
 MAX_ENDPOINTS_PER_LINK_SERVICE = 1000
 MAX_SUBSCRIPTIONS_PER_LIST = 100
@@ -52,7 +54,7 @@ def _pydantic_problem(document: Document, error: dict[str, Any]) -> Problem:
     path = tuple(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
-        return Problem(document.locate(path, at_key=True), f"unknown field {path[-1]!r}")
+        return Problem(document.locate(path, at_key=True), f"unknown field {path[-1]!r}{_did_you_mean(path)}")
     if kind == "missing":
         return Problem(document.locate(path), "required field is missing")
     if kind == "value_error":
@@ -67,6 +69,36 @@ def _pydantic_problem(document: Document, error: dict[str, Any]) -> Problem:
                     "dict_type": "a mapping", "model_type": "a mapping"}[kind]
         return Problem(document.locate(path), f"expected {expected}, got {_yaml_kind(error['input'])} {error['input']!r}")
     return Problem(document.locate(path), error["msg"][:1].lower() + error["msg"][1:])
+
+
+def _did_you_mean(path: PathKey) -> str:
+    """'; did you mean 'approval'?' for a misspelt field, from the fields of the model at that place."""
+    model = _model_at(path[:-1])
+    matches = difflib.get_close_matches(str(path[-1]), list(model.model_fields), n=1) if model else []
+    return f"; did you mean {matches[0]!r}?" if matches else ""
+
+
+def _model_at(path: PathKey) -> type[pydantic.BaseModel] | None:
+    annotation: Any = Manifest
+    for part in path:
+        if isinstance(part, int):
+            continue  # a list item: _model_in looks through list[...] to the item's model
+        model = _model_in(annotation)
+        if model is None or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+    return _model_in(annotation)
+
+
+def _model_in(annotation: Any) -> type[pydantic.BaseModel] | None:
+    """The model inside an annotation such as `Support | None` or `list[Tenant]`."""
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        model = _model_in(argument)
+        if model is not None:
+            return model
+    return None
 
 
 def _yaml_kind(value: Any) -> str:
@@ -88,10 +120,16 @@ def limit(message: str) -> str:
 
 
 def semantic_findings(manifest: Manifest) -> Iterator[TaggedFinding]:
-    for path, message in [*_name_rules(manifest), *_region_rules(manifest), *_tenant_rules(manifest),
+    for path, message in [*_service_rules(manifest), *_name_rules(manifest), *_region_rules(manifest), *_tenant_rules(manifest),
                           *_link_service_limits(manifest)]:
         is_limit = message.startswith(LIMIT_MARK)
         yield path, message.removeprefix(LIMIT_MARK), is_limit
+
+
+def _service_rules(manifest: Manifest) -> Iterator[Finding]:
+    support = manifest.service.support
+    if support is not None and support.email is None and support.url is None:
+        yield ("service", "support"), "give an `email` or a `url` (or both) where customers ask for help, or remove `support`"
 
 
 def _name_rules(manifest: Manifest) -> Iterator[Finding]:
@@ -124,6 +162,8 @@ def _name_rules(manifest: Manifest) -> Iterator[Finding]:
     for t, tenant in enumerate(manifest.tenants):
         if tenant.endpoint:
             yield from check("resource_group", tenant.endpoint.resource_group, ("tenants", t, "endpoint", "resource_group"))
+        for i, site in enumerate(tenant.endpoint_sites):
+            yield from check("resource_group", site.resource_group, ("tenants", t, "endpoint_sites", i, "resource_group"))
     for key in manifest.service.tags:
         if any(char in key for char in '<>%&\\?/'):
             yield ("service", "tags", key), f"Azure tag names may not contain < > % & \\ ? /: {key!r}"
@@ -349,23 +389,67 @@ def _tenant_rules(manifest: Manifest) -> Iterator[Finding]:
                 yield base + ("link_service",), f"region {region.location} has {len(names)} link services; name one of {', '.join(names)}"
             elif tenant.link_service is not None and tenant.link_service not in names:
                 yield base + ("link_service",), f"no link service {tenant.link_service!r} in region {region.location} (known: {', '.join(names)})"
-        if tenant.endpoint is not None:
-            match = SUBNET_ID_RE.fullmatch(tenant.endpoint.subnet_id)
-            if match and match["subscription"] not in tenant.subscriptions:
-                yield base + ("endpoint", "subnet_id"), (
-                    f"the endpoint subnet is in subscription {match['subscription']}, which is not among this tenant's "
-                    "subscriptions, so its connection could not be matched to the tenant"
-                )
+        yield from _endpoint_site_rules(manifest, tenant, base)
+
+
+def _endpoint_site_rules(manifest: Manifest, tenant, base: PathKey) -> Iterator[Finding]:
+    """Each endpoint (the single `endpoint`, or every one of `endpoint_sites`) lives in one of
+    the tenant's subscriptions, in a VNet and resource group of its own."""
+    sites = [(base + ("endpoint",), tenant.endpoint, None)] if tenant.endpoint else []
+    sites += [(base + ("endpoint_sites", i), site, site.name) for i, site in enumerate(tenant.endpoint_sites)]
+    if tenant.endpoint and tenant.endpoint_sites:
+        yield base + ("endpoint_sites",), "give either `endpoint` (one endpoint) or `endpoint_sites` (several), not both"
+    if tenant.endpoint_sites and "endpoints" in tenant.model_fields_set and tenant.endpoints != len(tenant.endpoint_sites):
+        yield base + ("endpoints",), (
+            f"endpoints is {tenant.endpoints} but the tenant has {len(tenant.endpoint_sites)} endpoint_sites, and its "
+            "bundle creates one endpoint per site: remove `endpoints` (it then counts the sites) or make them agree")
+    seen_names: dict[str, PathKey] = {}
+    seen_vnets: dict[tuple[str, ...], PathKey] = {}
+    seen_groups: dict[tuple[str, str], PathKey] = {}
+    for path, site, name in sites:
+        match = SUBNET_ID_RE.fullmatch(site.subnet_id)
+        if match and match["subscription"] not in tenant.subscriptions:
+            yield path + ("subnet_id",), (
+                f"the endpoint subnet is in subscription {match['subscription']}, which is not among this tenant's "
+                "subscriptions, so its connection could not be matched to the tenant"
+            )
+        if name is not None and name in seen_names:
+            yield path + ("name",), f"site name {name!r} is already used by {format_path(seen_names[name])}"
+        if name is not None:
+            seen_names.setdefault(name, path)
+        if match and name is not None:
+            vnet = (match["subscription"].lower(), match["resource_group"].lower(), match["vnet"].lower())
+            if vnet in seen_vnets:
+                # ARM refuses a second zone of the same name linked to one VNet ("A virtual network
+                # cannot be linked to multiple zones with overlapping namespaces").
+                yield path + ("subnet_id",), (
+                    f"virtual network {match['vnet']} already has an endpoint ({format_path(seen_vnets[vnet])}); one "
+                    f"endpoint per virtual network: its private DNS zone {manifest.service.fqdn} can be linked to a "
+                    "virtual network only once")
+            seen_vnets.setdefault(vnet, path)
+            group = (match["subscription"].lower(), site.resource_group.lower())
+            if group in seen_groups:
+                yield path + ("resource_group",), (
+                    f"resource group {site.resource_group} already holds the endpoint of {format_path(seen_groups[group])}; "
+                    f"each site needs its own resource group, because each creates a private DNS zone named "
+                    f"{manifest.service.fqdn}")
+            seen_groups.setdefault(group, path)
         if tenant.state != "offboarded":
-            endpoint_name = generated_endpoint_name(manifest.service.name, tenant.id)
-            problem = name_problem("private_endpoint", endpoint_name)
+            problem = name_problem("private_endpoint", generated_endpoint_name(manifest.service.name, tenant.id, name))
             if problem:
-                yield base + ("id",), f"generated {problem}; shorten the service name or tenant id"
+                yield (path + ("name",) if name else base + ("id",)), (
+                    f"generated {problem}; shorten the service name{', tenant id or site name' if name else ' or tenant id'}")
+    if not sites and tenant.state != "offboarded":
+        problem = name_problem("private_endpoint", generated_endpoint_name(manifest.service.name, tenant.id))
+        if problem:
+            yield base + ("id",), f"generated {problem}; shorten the service name or tenant id"
 
 
 def _vnet_to_vnet_tenant_rules(tenant, region: Region | None, base: PathKey) -> Iterator[Finding]:
     if tenant.vnet_to_vnet is None:
         yield base + ("vnet_to_vnet",), "a vnet_to_vnet tenant needs a vnet_to_vnet section (gateway_id, shared_key_secret)"
+    if tenant.endpoint_sites:
+        yield base + ("endpoint_sites",), "a vnet_to_vnet tenant has no endpoint_sites (it connects through the VPN gateway)"
     for field in ("endpoint", "link_service", "request_message"):
         if getattr(tenant, field) is not None:
             yield base + (field,), f"a vnet_to_vnet tenant has no {field} (it connects through the VPN gateway)"
@@ -392,7 +476,7 @@ def _link_service_limits(manifest: Manifest) -> Iterator[Finding]:
         for s, link_service in enumerate(region.link_services):
             path: PathKey = ("provider", "regions", r, "link_services", s)
             tenants = [manifest.tenants[t] for t in members.get(link_service.name, [])]
-            endpoints = sum(tenant.endpoints for tenant in tenants)
+            endpoints = sum(planned_endpoints(tenant) for tenant in tenants)
             if endpoints > MAX_ENDPOINTS_PER_LINK_SERVICE:
                 yield path, limit(
                     f"tenants of link service {link_service.name!r} plan {endpoints} private endpoints; a Private Link "

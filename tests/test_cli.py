@@ -21,7 +21,7 @@ def test_invalid_manifest_json_errors_carry_locations():
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
     assert payload["errors"] == [{"file": str(INVALID / "duplicate-key.yaml"), "line": 29, "column": 5,
-                                  "path": "tenants[0].approval", "message": "duplicate key 'approval'"}]
+                                  "path": "tenants[0] (alpha).approval", "message": "duplicate key 'approval'"}]
 
 
 def test_usage_errors_exit_2():
@@ -33,7 +33,7 @@ def test_usage_errors_exit_2():
 def test_missing_manifest_is_a_clean_error(tmp_path: Path):
     result = run_plgen("validate", tmp_path / "nope.yaml")
     assert result.returncode == 1
-    assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: cannot read: No such file or directory"
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: not found"
     assert "Traceback" not in result.stderr
 
 
@@ -51,10 +51,10 @@ def test_render_reports_what_it_verified(tmp_path: Path):
     result = run_cli("render", EXAMPLE, "-o", tmp_path / "out", "--format", "json", "--no-cache")
     payload = json.loads(result.stdout)
     assert payload["status"] == "written"
-    assert payload["verified"]["files"] == 77
+    assert payload["verified"]["files"] == 79
     # 5 private-link tenants share 6 .tf/.bicep files (4 reused each); the VNet-to-VNet tenant
-    # repeats versions.tf and the provider's connection module
-    assert payload["verified"]["reused"] == 26
+    # repeats the provider's connection module (its versions.tf registers providers as usual)
+    assert payload["verified"]["reused"] == 25
 
 
 def test_cached_and_uncached_runs_give_identical_bytes_and_verdicts(tmp_path: Path):
@@ -65,7 +65,7 @@ def test_cached_and_uncached_runs_give_identical_bytes_and_verdicts(tmp_path: Pa
     second = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "b", "--cache-dir", cache, "--format", "json").stdout)
     uncached = json.loads(run_cli("render", EXAMPLE, "-o", tmp_path / "c", "--no-cache", "--format", "json").stdout)
     assert first["verified"]["cached"] == 0 and first["verified"]["parsed"] > 0
-    assert second["verified"]["cached"] == second["verified"]["files"] == 77  # every unit was verified before
+    assert second["verified"]["cached"] == second["verified"]["files"] == 79  # every unit was verified before
     assert second["verified"]["parsed"] == 0
     assert uncached["verified"]["cached"] == 0
     assert first["status"] == second["status"] == uncached["status"] == "written"

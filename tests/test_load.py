@@ -89,8 +89,10 @@ def test_file_size_cap(tmp_path):
 
 
 def test_unreadable_and_non_utf8_files(tmp_path):
-    with pytest.raises(ManifestError, match="cannot read"):
+    with pytest.raises(ManifestError, match="not found"):
         load_file(tmp_path / "missing.yaml")
+    with pytest.raises(ManifestError, match="is a directory"):
+        load_file(tmp_path)
     latin = tmp_path / "latin.yaml"
     latin.write_bytes(b"a: \xe9\n")
     with pytest.raises(ManifestError, match="not UTF-8"):

@@ -54,10 +54,10 @@ def test_five_mistakes_give_five_located_errors(tmp_path):
     assert len(lines) == 5, result.stderr
     assert [line.split(": ")[2] for line in lines] == [
         "provider.regions[0].link_services[0].nat_ips",
-        "tenants[0].subscriptions[0]",
-        "tenants[0].approval",
-        "tenants[1].display_name",
-        "tenants[1].colour",
+        "tenants[0] (alpha).subscriptions[0]",
+        "tenants[0] (alpha).approval",
+        "tenants[1] (beta).display_name",
+        "tenants[1] (beta).colour",
     ]
     assert not (tmp_path / "out").exists()
 
