@@ -92,8 +92,16 @@ def bicep_identifier(*parts: str) -> str:
 # --- names plgen makes up (validate checks them, plan uses them) ------------------------------
 
 
-def generated_endpoint_name(service: str, tenant_id: str) -> str:
-    return f"pe-{service}-{tenant_id}"
+def generated_endpoint_name(service: str, tenant_id: str, site: str | None = None) -> str:
+    return f"pe-{service}-{tenant_id}" + (f"-{site}" if site else "")
+
+
+def planned_endpoints(tenant) -> int:
+    """The private endpoints a tenant creates: its `endpoint_sites` unless `endpoints` says
+    otherwise (validate refuses a disagreement), else `endpoints`."""
+    if tenant.endpoint_sites and "endpoints" not in tenant.model_fields_set:
+        return len(tenant.endpoint_sites)
+    return tenant.endpoints
 
 
 def default_request_message(tenant_id: str) -> str:

@@ -76,8 +76,12 @@ def test_every_unit_has_a_bicep_twin(example):
     plan, files = example
     assert {"provider/bicep/main.bicep", "provider/bicep/main.parameters.json", "provider/bicep/modules/subnet.bicep"} <= set(files)
     for tenant in plan.tenants:
-        for name in ("main.bicep", "main.parameters.json", "endpoint-ip.bicep"):
+        for name in ("main.bicep", "endpoint-ip.bicep"):
             assert f"tenants/{tenant.id}/bicep/{name}" in files
+        for site in tenant.sites:  # each Terraform values file has its Bicep parameters twin
+            assert f"tenants/{tenant.id}/{site.tfvars_path}" in files
+            assert f"tenants/{tenant.id}/{site.parameters_path}" in files
+    assert "tenants/globex/bicep/sites/dr.parameters.json" in files
 
 
 def test_api_versions_are_the_pinned_ones(example):
@@ -151,4 +155,6 @@ def test_breaking_one_side_fails_naming_both(example, path, old, new, expected):
 
 def test_deploy_command_is_in_the_tenant_guide(example_out: Path):
     guide = (example_out / "tenants" / "acme" / "README.md").read_text()
-    assert "az deployment group create -g rg-acme-saas --template-file bicep/main.bicep --parameters @bicep/main.parameters.json" in guide
+    assert ("az deployment group create --subscription 1111aaaa-0000-4000-8000-000000000002 -g rg-acme-saas -n pe-contoso-api-acme --template-file bicep/main.bicep "
+            "--parameters @bicep/main.parameters.json") in guide
+    assert "az deployment group what-if --subscription 1111aaaa-0000-4000-8000-000000000002 -g rg-acme-saas --template-file bicep/main.bicep" in guide

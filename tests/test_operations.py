@@ -164,7 +164,7 @@ def test_capacity_reports_the_example(tmp_path: Path):
     assert result.exit_code == 0
     rows = {row["link_service"]: row for row in json.loads(result.stdout)}
     eus1 = rows[EUS1]
-    assert (eus1["endpoints"], eus1["visibility_subscriptions"], eus1["auto_approval_subscriptions"], eus1["nat_ips"]) == (3, 3, 1, 2)
+    assert (eus1["endpoints"], eus1["visibility_subscriptions"], eus1["auto_approval_subscriptions"], eus1["nat_ips"]) == (4, 3, 1, 2)
     # 10.50.1.0/24: 251 usable, 3 NAT IPs across the region's two link services
     assert eus1["nat_subnet_free"] == 248 and rows[EUS2]["nat_subnet_free"] == 248
     assert rows[WEU]["nat_subnet_free"] == 56 and rows[WEU]["nat_ips"] == 3 and rows[WEU]["endpoints"] == 4
@@ -182,7 +182,7 @@ def test_capacity_exits_1_and_advises_when_a_limit_is_exceeded(tmp_path: Path):
     result = run_cli("capacity", manifest, "--format", "json")  # ... capacity explains it
     assert result.exit_code == 1
     row = next(r for r in json.loads(result.stdout) if r["link_service"] == EUS1)
-    assert row["exceeded"] == ["1201 endpoints > 1000"]  # acme 1200 + globex 1
+    assert row["exceeded"] == ["1202 endpoints > 1000"]  # acme 1200 + globex 2 (its endpoint_sites)
     assert any("add a shard" in advice for advice in row["advice"])
 
 
@@ -216,9 +216,15 @@ def test_tenant_guide_is_complete(example_out: Path):
         "`pls-contoso-api-eus2-1.3c1d9b7e-5a7f-4c2e-9d8b-1f0e2a3b4c5d.eastus2.azure.privatelinkservice`",
         "`tenant=acme order=4471`",
         "terraform apply tfplan",
-        "az deployment group create -g rg-acme-saas --template-file bicep/main.bicep --parameters @bicep/main.parameters.json",
+        "az deployment group create --subscription 1111aaaa-0000-4000-8000-000000000002 -g rg-acme-saas -n pe-contoso-api-acme --template-file bicep/main.bicep "
+        "--parameters @bicep/main.parameters.json",
         "```mermaid",
-        'pe["Private endpoint<br/>pe-contoso-api-acme"]',
+        'pe1["Private endpoint<br/>pe-contoso-api-acme"]',
+        "## Before you start",
+        "`az group create --subscription 1111aaaa-0000-4000-8000-000000000002 -n rg-acme-saas -l eastus`",
+        "`Microsoft.Network/virtualNetworks/subnets/join/action`",
+        "## DNS: make `api.contoso-saas.com` resolve to the endpoint",
+        "**On-premises clients:**",
         "privateLinkServiceConnectionState.status",
         "# expect: Approved",
         "nslookup api.contoso-saas.com",
@@ -232,3 +238,10 @@ def test_tenant_guide_is_complete(example_out: Path):
     assert "`private_link_service_alias` (Bicep: `privateLinkServiceAlias`)" in hooli
     initech = (example_out / "tenants" / "initech" / "README.md").read_text()
     assert "Access is suspended" in initech
+
+
+def test_only_an_offboarded_tenant_says_so(tmp_path: Path):
+    result = run_cli("render", EXAMPLE, "-o", tmp_path / "out", "--only", "umbrella")
+    assert result.exit_code == 1
+    assert "--only names offboarded tenants: umbrella; an offboarded tenant has no files" in result.stderr
+    assert not (tmp_path / "out").exists()

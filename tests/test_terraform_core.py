@@ -81,7 +81,7 @@ def init_all(sandbox: harness.Sandbox, units: list[Path], pool: ThreadPoolExecut
             harness.copy_init(members[0], unit)
 
 
-def placeholder_vars(unit: Path) -> tuple[list[str], list[str]]:
+def placeholder_vars(unit: Path, var_file: Path | None = None) -> tuple[list[str], list[str]]:
     """-var arguments for inputs only the customer can fill in, and the problems found.
 
     Consumer modules ship without the values the provider's manifest cannot know (the
@@ -89,7 +89,7 @@ def placeholder_vars(unit: Path) -> tuple[list[str], list[str]]:
     one. Plan needs some value, so the test passes a placeholder for every required variable
     that terraform.tfvars.json leaves out, after checking the README tells the customer."""
     args, problems = [], []
-    missing = harness.missing_inputs(unit)
+    missing = harness.missing_inputs(unit, var_file)
     readme = unit.parent / "README.md"
     readme_text = readme.read_text(encoding="utf-8") if readme.exists() else ""
     for name in missing:
@@ -116,10 +116,28 @@ def check_unit(sandbox: harness.Sandbox, unit: Path, label: str, fixtures: Path)
         problems.append(f"{label}: terraform validate (rc {validate.returncode}):\n"
                         + harness.describe(verdict.get("diagnostics", [])))
 
-    var_args, input_problems = placeholder_vars(unit)
-    problems += [f"{label}: {p}" for p in input_problems]
-    plan = _timed("plan", sandbox.run, ["plan", "-refresh=false", "-input=false", "-lock=false", "-json", *var_args],
-                  unit, {"TFDOUBLE_FIXTURES": str(fixtures)})
+    sites = harness.site_var_files(unit)
+    for site, var_file in sites.items():
+        where = label if site is None else f"{label} (site {site})"
+        site_args = []
+        if site is not None:
+            new = sandbox.run(["workspace", "new", "-no-color", site], unit)
+            if new.returncode != 0:
+                return problems + [f"{where}: terraform workspace new failed:\n{new.stdout}\n{new.stderr}"]
+            site_args = [f"-var-file=sites/{site}.tfvars.json"]
+        problems += plan_problems(sandbox, unit, where, fixtures, var_file, site_args)
+    if len(sites) > 1:
+        problems += wrong_workspace_problems(sandbox, unit, label, fixtures, sites)
+    return problems
+
+
+def plan_problems(sandbox: harness.Sandbox, unit: Path, label: str, fixtures: Path, var_file: Path,
+                  site_args: list[str]) -> list[str]:
+    """Plan one set of values in the selected workspace: it must create exactly the declared resources."""
+    var_args, input_problems = placeholder_vars(unit, var_file)
+    problems = [f"{label}: {p}" for p in input_problems]
+    plan = _timed("plan", sandbox.run, ["plan", "-refresh=false", "-input=false", "-lock=false", "-json", *site_args,
+                                        *var_args], unit, {"TFDOUBLE_FIXTURES": str(fixtures)})
     messages = harness.json_lines(plan.stdout)
     diags = harness.diagnostics(messages)
     if plan.returncode != 0 or diags:
@@ -141,6 +159,22 @@ def check_unit(sandbox: harness.Sandbox, unit: Path, label: str, fixtures: Path)
     if not summary or summary[-1].get("add") != len(changes):
         problems.append(f"{label}: plan summary {summary} does not count {len(changes)} resources to add")
     return problems
+
+
+def wrong_workspace_problems(sandbox: harness.Sandbox, unit: Path, label: str, fixtures: Path,
+                             sites: dict[str | None, Path]) -> list[str]:
+    """A site's values applied in another site's workspace would replace that site's endpoint:
+    Terraform itself must refuse the plan, naming the workspace to select."""
+    names = sorted(site for site in sites if site is not None)
+    selected, other = names[-1], names[0]  # the last workspace created is the selected one
+    var_args, _ = placeholder_vars(unit, sites[other])
+    plan = sandbox.run(["plan", "-refresh=false", "-input=false", "-lock=false", "-json",
+                        f"-var-file=sites/{other}.tfvars.json", *var_args], unit, {"TFDOUBLE_FIXTURES": str(fixtures)})
+    summaries = " ".join(d.get("summary", "") + " " + d.get("detail", "") for d in harness.diagnostics(harness.json_lines(plan.stdout)))
+    if plan.returncode == 0 or f"terraform workspace select -or-create {other}" not in summaries:
+        return [f"{label}: the values of site {other} planned in workspace {selected} were not refused "
+                f"(rc {plan.returncode}): {summaries[:500]}"]
+    return []
 
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.stem for m in MANIFESTS])

@@ -112,17 +112,20 @@ class Verifier:
                 memo[key] = list(bicep.module_problems(main, modules)) + list(bicep.vnet_write_order_problems(main, modules))
             for message in memo[key]:
                 self.fail(path, message)
-            parameters_path = f"{directory}/main.parameters.json"
-            parameters = json.loads(self.files.get(parameters_path, "{}"))
             spec = self.specs.get(path)
             tenant = tenants.get(spec.unit.split(":", 1)[1]) if spec and spec.unit.startswith("tenant:") else None
-            # resource_group_name has no Bicep parameter: Bicep deploys into `-g`
-            may_be_missing = {BICEP_PARAMETER_NAMES[n] for n in tenant.missing_inputs if n in BICEP_PARAMETER_NAMES} if tenant else set()
-            if spec and spec.unit.startswith("vpn-tenant:"):
-                may_be_missing = set(VpnTenantPlan.MISSING_BICEP)  # the tenant's own Key Vault
-            for message in bicep.parameter_file_problems(main, parameters, may_be_missing):
-                self.fail(parameters_path, message)
-            units[directory] = bicep.BicepUnit(main, parameters.get("parameters", {}))
+            sites = {site.name: site for site in tenant.sites} if tenant else {}
+            for site, parameters_path in facts_module.site_value_files(self.files, directory, "main.parameters.json",
+                                                                       ".parameters.json").items():
+                parameters = json.loads(self.files[parameters_path])
+                # resource_group_name has no Bicep parameter: Bicep deploys into `-g`
+                may_be_missing = ({BICEP_PARAMETER_NAMES[n] for n in tenant.missing_inputs(sites[site]) if n in BICEP_PARAMETER_NAMES}
+                                  if tenant and site in sites else set())
+                if spec and spec.unit.startswith("vpn-tenant:"):
+                    may_be_missing = set(VpnTenantPlan.MISSING_BICEP)  # the tenant's own Key Vault
+                for message in bicep.parameter_file_problems(main, parameters, may_be_missing):
+                    self.fail(parameters_path, message)
+                units[directory if site is None else f"{directory}/sites/{site}"] = bicep.BicepUnit(main, parameters.get("parameters", {}))
         return units
 
     def check_header(self, path: str, text: str) -> None:
@@ -216,7 +219,8 @@ def _unit_digests(plan: Plan, files: dict[str, str]) -> dict[str, str]:
         if unit == "provider":
             unit_facts = {k: v for k, v in facts.items() if k.startswith("link service ")}
         else:
-            unit_facts = facts.get(f"tenant {unit.split('/')[1]}")
+            tenant_unit = f"tenant {unit.split('/')[1]}"
+            unit_facts = {k: v for k, v in facts.items() if k == tenant_unit or k.startswith(f"{tenant_unit} site ")}
         unit_data = [data.get(path) for path, _ in unit_files]
         digests[unit] = cache.unit_digest(plan.header, unit_files, [unit_facts, unit_data])
     return digests

@@ -8,7 +8,6 @@ every disagreement. Bicep extraction joins this in gen.verify.bicep.
 from __future__ import annotations
 
 import json
-import posixpath
 from typing import Any, Iterator
 
 from ..plan import PROVIDER_BICEP, PROVIDER_TERRAFORM, Plan, tenant_dir
@@ -38,20 +37,38 @@ def plan_facts(plan: Plan, tenant_ids: set[str], include_provider: bool = True) 
     for tenant in plan.tenants:
         if tenant.id not in tenant_ids:
             continue
-        facts[f"tenant {tenant.id}"] = {
-            "endpoint_name": tenant.endpoint_name,
-            "alias": tenant.alias,
-            "manual_connection": True,
-            "request_message": tenant.request_message,
-            "private_ip": tenant.private_ip,
-            "dns_zone": tenant.dns_zone_name,
-            "dns_records": ["@"],
-        }
+        for site in tenant.sites:
+            facts[site_unit(tenant.id, site.name)] = {
+                "endpoint_name": site.endpoint_name,
+                "alias": tenant.alias,
+                "manual_connection": True,
+                "request_message": tenant.request_message,
+                "private_ip": site.private_ip,
+                "dns_zone": tenant.dns_zone_name,
+                "dns_records": ["@"],
+            }
     for tenant in plan.vpn_tenants:
         if tenant.id in tenant_ids:
             facts[f"tenant {tenant.id}"] = {"vnet_to_vnet": {"connection": tenant.connection_name, "gateway": tenant.gateway_id,
                                                              "peer": tenant.provider_gateway_id}}
     return facts
+
+
+def site_unit(tenant_id: str, site: str | None) -> str:
+    return f"tenant {tenant_id}" + (f" site {site}" if site else "")
+
+
+def site_value_files(files: dict[str, str], directory: str, single: str, suffix: str) -> dict[str | None, str]:
+    """A consumer directory's value files by site: `single` (the one-endpoint file) and
+    sites/<name><suffix>."""
+    found: dict[str | None, str] = {}
+    if f"{directory}/{single}" in files:
+        found[None] = f"{directory}/{single}"
+    prefix = f"{directory}/sites/"
+    for path in files:
+        if path.startswith(prefix) and path.endswith(suffix) and "/" not in path[len(prefix):]:
+            found[path[len(prefix):-len(suffix)]] = path
+    return found
 
 
 def _single(body: dict, key: str) -> dict:
@@ -116,15 +133,17 @@ def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, Parsed
         zone = next((b for (t, _), b in module.resources.items() if t == "azurerm_private_dns_zone"), {})
         records = [b for (t, _), b in sorted(module.resources.items()) if t == "azurerm_private_dns_a_record"]
         static = any(_label(label) == "ip_configuration" for dyn in endpoint.get("dynamic", []) for label in dyn)
-        facts[f"tenant {tenant_id}"] = {
-            "endpoint_name": evaluate(endpoint.get("name"), variables, module),
-            "alias": evaluate(connection.get("private_connection_resource_alias"), variables, module),
-            "manual_connection": connection.get("is_manual_connection"),
-            "request_message": evaluate(connection.get("request_message"), variables, module),
-            "private_ip": evaluate("${var.private_ip}", variables, module) if static else None,
-            "dns_zone": evaluate(zone.get("name"), variables, module),
-            "dns_records": [evaluate(r.get("name"), variables, module) for r in records],
-        }
+        for site, path in site_value_files(files, directory, "terraform.tfvars.json", ".tfvars.json").items():
+            variables = json.loads(files[path])
+            facts[site_unit(tenant_id, site)] = {
+                "endpoint_name": evaluate(endpoint.get("name"), variables, module),
+                "alias": evaluate(connection.get("private_connection_resource_alias"), variables, module),
+                "manual_connection": connection.get("is_manual_connection"),
+                "request_message": evaluate(connection.get("request_message"), variables, module),
+                "private_ip": evaluate("${var.private_ip}", variables, module) if static else None,
+                "dns_zone": evaluate(zone.get("name"), variables, module),
+                "dns_records": [evaluate(r.get("name"), variables, module) for r in records],
+            }
     return facts
 
 
@@ -176,6 +195,7 @@ def bicep_facts(plan: Plan, units: dict[str, BicepUnit]) -> Facts:
         if not directory.startswith("tenants/"):
             continue
         tenant_id = directory.split("/")[1]
+        site = directory.split("/sites/")[1] if "/sites/" in directory else None
         calls = [m["config"]["params"] for m in (unit.main.parsed.get("modules") or {}).values()
                  if m.get("detail", {}).get("path") == "vnet2vnet-connection.bicep"]
         if calls:
@@ -191,7 +211,7 @@ def bicep_facts(plan: Plan, units: dict[str, BicepUnit]) -> Facts:
         ip_configs = _conditional_array(properties.get("ipConfigurations"))
         zone = next(iter(unit.resources("Microsoft.Network/privateDnsZones")), {})
         records = unit.resources("Microsoft.Network/privateDnsZones/A")
-        facts[f"tenant {tenant_id}"] = {
+        facts[site_unit(tenant_id, site)] = {
             "endpoint_name": unit.value(endpoint.get("name")),
             "alias": unit.value(connection.get("privateLinkServiceId")),
             "manual_connection": bool(manual) and not automatic,
@@ -219,7 +239,7 @@ def compare(expected: Facts, actual: Facts, expected_side: str, actual_side: str
 
 def unit_path(unit: str) -> str:
     kind, name = unit.split(" ", 1) if unit.startswith("tenant ") else ("provider", unit)
-    return tenant_dir(name) if kind == "tenant" else PROVIDER_TERRAFORM
+    return tenant_dir(name.split(" ")[0]) if kind == "tenant" else PROVIDER_TERRAFORM
 
 
 def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, ParsedModule],

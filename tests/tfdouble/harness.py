@@ -188,11 +188,18 @@ CUSTOMER_PLACEHOLDERS = {
 }
 
 
-def missing_inputs(unit: Path) -> list[str]:
-    """Variables without a default that terraform.tfvars.json does not set."""
+def site_var_files(unit: Path) -> dict[str | None, Path]:
+    """A unit's value files: terraform.tfvars.json (loaded by Terraform itself) or, for a
+    tenant with several endpoints, sites/<name>.tfvars.json, each for the workspace <name>."""
+    sites = {path.name.removesuffix(".tfvars.json"): path for path in sorted((unit / "sites").glob("*.tfvars.json"))}
+    return sites or {None: unit / "terraform.tfvars.json"}
+
+
+def missing_inputs(unit: Path, tfvars_path: Path | None = None) -> list[str]:
+    """Variables without a default that the value file (terraform.tfvars.json) does not set."""
     import hcl2
 
-    tfvars_path = unit / "terraform.tfvars.json"
+    tfvars_path = tfvars_path or unit / "terraform.tfvars.json"
     given = json.loads(tfvars_path.read_text(encoding="utf-8")) if tfvars_path.exists() else {}
     missing = []
     for path in sorted(unit.glob("*.tf")):
