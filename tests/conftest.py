@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -56,28 +57,16 @@ def example_out(tmp_path: Path) -> Path:
     return out
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    """Tests never read or write the user's cache or home: plgen's state directory follows
-    XDG_CACHE_HOME, else HOME/.cache (subprocesses inherit both)."""
-    base = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
-    monkeypatch.setenv("HOME", str(base / "home"))
-
-
-def _listing(directory: Path) -> list[tuple[str, int]]:
-    if not directory.is_dir():
-        return []
-    return sorted((str(p.relative_to(directory)), p.lstat().st_mtime_ns) for p in directory.rglob("*"))
-
-
-_REAL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "plgen"
-_REAL_CACHE_BEFORE = _listing(_REAL_CACHE)
+# Tests never read or write the user's cache or home. plgen's state directory follows
+# XDG_CACHE_HOME, else HOME/.cache; both are replaced when this file is imported, before any
+# fixture of any scope runs (a module-scoped fixture would otherwise render with the real
+# ones), and subprocesses inherit them.
+REAL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "plgen"
+PRIVATE_ROOT = Path(tempfile.mkdtemp(prefix="plgen-tests-"))
+os.environ["XDG_CACHE_HOME"] = str(PRIVATE_ROOT / "xdg-cache")
+os.environ["HOME"] = str(PRIVATE_ROOT / "home")
+(PRIVATE_ROOT / "home").mkdir()
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """The suite proves it left the user's real plgen cache alone."""
-    if _listing(_REAL_CACHE) != _REAL_CACHE_BEFORE:
-        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
-            f"error: the test suite changed the user's real cache {_REAL_CACHE}", red=True)
-        session.exitstatus = 1
+    shutil.rmtree(PRIVATE_ROOT, ignore_errors=True)
