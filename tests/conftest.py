@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -39,6 +41,33 @@ def run_plgen(*args: str, env: dict | None = None, cwd: Path | None = None) -> s
 
 def tree(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def consistent_tree(out: Path) -> dict[str, bytes]:
+    """out/ holds exactly the files its lock lists, with the listed digests."""
+    files = tree(out)
+    lock = json.loads(files.pop(".plgen-lock.json"))
+    assert {p: hashlib.sha256(b).hexdigest() for p, b in files.items()} == lock["files"]
+    return files
+
+
+def render_two_fleets(base: Path, tenants: int) -> tuple[Path, dict[str, dict[str, bytes]]]:
+    """Two versions of a synthetic fleet manifest that differ in most files (base/old.yaml,
+    base/new.yaml), and the trees they render to."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from fleet import synthetic_manifest
+
+    old = synthetic_manifest(tenants)
+    new = old.replace("fqdn: api.fleet.example.com", "fqdn: api2.fleet.example.com").replace(
+        "tenant-00007", "tenant-00007x")
+    trees = {}
+    for name, text in (("old", old), ("new", new)):
+        manifest = base / f"{name}.yaml"
+        manifest.write_text(text)
+        out = base / f"expected-{name}"
+        assert run_cli("render", manifest, "-o", out, "--cache-dir", base / f"state-{name}").exit_code == 0
+        trees[name] = consistent_tree(out)
+    return base, trees
 
 
 @pytest.fixture

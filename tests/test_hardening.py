@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import random
@@ -18,11 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE, MINIMAL, ROOT, run_cli, tree
+from conftest import EXAMPLE, MINIMAL, ROOT, consistent_tree, render_two_fleets, run_cli, tree
 from tf_harness import apply, echo_outputs
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from fleet import synthetic_manifest  # noqa: E402
 
 HOSTILE = {
     "interpolation": "${path.cwd}",
@@ -159,14 +156,6 @@ def test_secrets_have_no_field_in_the_manifest(tmp_path: Path):
 # --- crash safety ---------------------------------------------------------------------------
 
 
-def _consistent_tree(out: Path) -> dict[str, bytes]:
-    """out/ holds exactly the files its lock lists, with the listed digests."""
-    files = tree(out)
-    lock = json.loads(files.pop(".plgen-lock.json"))
-    assert {p: hashlib.sha256(b).hexdigest() for p, b in files.items()} == lock["files"]
-    return files
-
-
 def _plgen(args: list, env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "gen.cli", *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -174,21 +163,7 @@ def _plgen(args: list, env: dict) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def two_fleets(tmp_path_factory):
-    """Two versions of a 300-tenant manifest that differ in most files, and their renders."""
-    base = tmp_path_factory.mktemp("fleets")
-    old = synthetic_manifest(300)
-    new = old.replace("fqdn: api.fleet.example.com", "fqdn: api2.fleet.example.com").replace(
-        "tenant-00007", "tenant-00007x")
-    trees = {}
-    for name, text in (("old", old), ("new", new)):
-        (base / f"{name}.yaml").write_text(text)
-        (base / name).mkdir()
-        manifest = base / name / "tenants.yaml"  # the header names the manifest file
-        manifest.write_text(text)
-        out = base / f"expected-{name}"
-        assert run_cli("render", manifest, "-o", out, "--cache-dir", base / f"state-{name}").exit_code == 0
-        trees[name] = _consistent_tree(out)
-    return base, trees
+    return render_two_fleets(tmp_path_factory.mktemp("fleets"), 300)
 
 
 def _prepare(tmp_path: Path, base: Path) -> tuple[Path, Path, dict]:
@@ -209,10 +184,10 @@ def test_sigkill_at_each_step_leaves_old_or_new_tree(point, tmp_path: Path, two_
     process = _plgen(["render", manifest, "-o", out], {**env, "PLGEN_TEST_KILL_AT": point})
     assert process.wait() == -signal.SIGKILL
     expected = trees["new"] if point == "exchanged" else trees["old"]
-    assert _consistent_tree(out) == expected
+    assert consistent_tree(out) == expected
     # the next run recovers (staging leftovers, a damaged spare) and completes
     assert _plgen(["render", manifest, "-o", out], env).wait() == 0
-    assert _consistent_tree(out) == trees["new"]
+    assert consistent_tree(out) == trees["new"]
 
 
 def test_sigkill_at_random_moments_leaves_old_or_new_tree(tmp_path: Path, two_fleets):
@@ -225,7 +200,7 @@ def test_sigkill_at_random_moments_leaves_old_or_new_tree(tmp_path: Path, two_fl
         time.sleep(rng.uniform(0.2, 2.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        state = _consistent_tree(out)
+        state = consistent_tree(out)
         assert state in (trees["old"], trees["new"])
         outcomes.add("new" if state == trees["new"] else "old")
     assert outcomes  # which ones occur depends on timing; every one was complete
@@ -235,10 +210,10 @@ def test_concurrent_renders_never_interleave(tmp_path: Path, two_fleets):
     base, trees = two_fleets
     out = tmp_path / "out"
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "state")}
-    first = _plgen(["render", base / "old" / "tenants.yaml", "-o", out], env)
-    second = _plgen(["render", base / "new" / "tenants.yaml", "-o", out], env)
+    first = _plgen(["render", base / "old.yaml", "-o", out], env)
+    second = _plgen(["render", base / "new.yaml", "-o", out], env)
     assert first.wait() == 0 and second.wait() == 0
-    assert _consistent_tree(out) in (trees["old"], trees["new"])
+    assert consistent_tree(out) in (trees["old"], trees["new"])
 
 
 def test_second_writer_gives_up_with_a_clear_message(tmp_path: Path):

@@ -5,8 +5,6 @@ serialisation of writers must hold on those paths too."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -15,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, ROOT, run_cli, tree
+from conftest import EXAMPLE, ROOT, consistent_tree, render_two_fleets, run_cli
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from fleet import synthetic_manifest  # noqa: E402
 
 from gen.write import osfs  # noqa: E402
 
@@ -76,14 +72,6 @@ def run_windows_like(args: list, env: dict) -> tuple[int, str, str]:
     return process.returncode, stdout, stderr
 
 
-def consistent_tree(out: Path) -> dict[str, bytes]:
-    """out/ holds exactly the files its lock lists, with the listed digests."""
-    files = tree(out)
-    lock = json.loads(files.pop(".plgen-lock.json"))
-    assert {p: hashlib.sha256(b).hexdigest() for p, b in files.items()} == lock["files"]
-    return files
-
-
 def private_env(tmp_path: Path, **extra: str) -> dict:
     return {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "state"), **extra}
 
@@ -121,20 +109,7 @@ def test_import_needs_no_os_specific_module():
 
 @pytest.fixture(scope="module")
 def two_fleets(tmp_path_factory):
-    """Two versions of a 60-tenant manifest that differ in most files, and their renders."""
-    base = tmp_path_factory.mktemp("fleets")
-    old = synthetic_manifest(60)
-    new = old.replace("fqdn: api.fleet.example.com", "fqdn: api2.fleet.example.com").replace(
-        "tenant-00007", "tenant-00007x")
-    trees = {}
-    for name, text in (("old", old), ("new", new)):
-        (base / name).mkdir()
-        manifest = base / name / "tenants.yaml"  # the header names the manifest file
-        manifest.write_text(text)
-        out = base / f"expected-{name}"
-        assert run_cli("render", manifest, "-o", out, "--cache-dir", base / f"state-{name}").exit_code == 0
-        trees[name] = consistent_tree(out)
-    return base, trees
+    return render_two_fleets(tmp_path_factory.mktemp("fleets"), 60)
 
 
 def test_second_writer_waits_for_the_lock_file_and_gives_up_clearly(tmp_path: Path):
@@ -156,8 +131,8 @@ def test_concurrent_renders_are_serialised_by_the_lock_file(tmp_path: Path, two_
     base, trees = two_fleets
     out, log = tmp_path / "out", tmp_path / "critical.log"
     env = private_env(tmp_path, TEST_CRITICAL_LOG=str(log))
-    first = windows_like(["render", base / "old" / "tenants.yaml", "-o", out], env)
-    second = windows_like(["render", base / "new" / "tenants.yaml", "-o", out], env)
+    first = windows_like(["render", base / "old.yaml", "-o", out], env)
+    second = windows_like(["render", base / "new.yaml", "-o", out], env)
     for process in (first, second):
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr
@@ -172,10 +147,10 @@ def test_concurrent_renders_are_serialised_by_the_lock_file(tmp_path: Path, two_
 
 def _prepare(tmp_path: Path, base: Path, env: dict) -> tuple[Path, Path]:
     out, manifest = tmp_path / "out", tmp_path / "tenants.yaml"
-    manifest.write_text((base / "old" / "tenants.yaml").read_text())
+    manifest.write_text((base / "old.yaml").read_text())
     code, _, stderr = run_windows_like(["render", manifest, "-o", out], env)
     assert code == 0, stderr
-    manifest.write_text((base / "new" / "tenants.yaml").read_text())
+    manifest.write_text((base / "new.yaml").read_text())
     return out, manifest
 
 
