@@ -16,7 +16,7 @@ import pytest
 from conftest import EXAMPLE, ROOT, consistent_tree, render_two_fleets, run_cli
 
 
-from gen.write import osfs  # noqa: E402
+from gen.write import osfs
 
 # Runs the CLI as it runs on Windows: `import fcntl` fails, msvcrt.locking is there (emulated
 # with POSIX record locks, which also exclude other processes), and there is no renameat2.
