@@ -403,9 +403,7 @@ def _endpoint_site_rules(manifest: Manifest, tenant, base: PathKey) -> Iterator[
         yield base + ("endpoints",), (
             f"endpoints is {tenant.endpoints} but the tenant has {len(tenant.endpoint_sites)} endpoint_sites, and its "
             "bundle creates one endpoint per site: remove `endpoints` (it then counts the sites) or make them agree")
-    seen_names: dict[str, PathKey] = {}
-    seen_vnets: dict[tuple[str, ...], PathKey] = {}
-    seen_groups: dict[tuple[str, str], PathKey] = {}
+    first: dict[tuple, PathKey] = {}  # (what, key) -> the site that used it first
     for path, site, name in sites:
         match = SUBNET_ID_RE.fullmatch(site.subnet_id)
         if match and match["subscription"] not in tenant.subscriptions:
@@ -413,36 +411,30 @@ def _endpoint_site_rules(manifest: Manifest, tenant, base: PathKey) -> Iterator[
                 f"the endpoint subnet is in subscription {match['subscription']}, which is not among this tenant's "
                 "subscriptions, so its connection could not be matched to the tenant"
             )
-        if name is not None and name in seen_names:
-            yield path + ("name",), f"site name {name!r} is already used by {format_path(seen_names[name])}"
-        if name is not None:
-            seen_names.setdefault(name, path)
-        if match and name is not None:
-            vnet = (match["subscription"].lower(), match["resource_group"].lower(), match["vnet"].lower())
-            if vnet in seen_vnets:
-                # ARM refuses a second zone of the same name linked to one VNet ("A virtual network
-                # cannot be linked to multiple zones with overlapping namespaces").
-                yield path + ("subnet_id",), (
-                    f"virtual network {match['vnet']} already has an endpoint ({format_path(seen_vnets[vnet])}); one "
-                    f"endpoint per virtual network: its private DNS zone {manifest.service.fqdn} can be linked to a "
-                    "virtual network only once")
-            seen_vnets.setdefault(vnet, path)
-            group = (match["subscription"].lower(), site.resource_group.lower())
-            if group in seen_groups:
-                yield path + ("resource_group",), (
-                    f"resource group {site.resource_group} already holds the endpoint of {format_path(seen_groups[group])}; "
-                    f"each site needs its own resource group, because each creates a private DNS zone named "
-                    f"{manifest.service.fqdn}")
-            seen_groups.setdefault(group, path)
-        if tenant.state != "offboarded":
-            problem = name_problem("private_endpoint", generated_endpoint_name(manifest.service.name, tenant.id, name))
-            if problem:
-                yield (path + ("name",) if name else base + ("id",)), (
-                    f"generated {problem}; shorten the service name{', tenant id or site name' if name else ' or tenant id'}")
-    if not sites and tenant.state != "offboarded":
-        problem = name_problem("private_endpoint", generated_endpoint_name(manifest.service.name, tenant.id))
+        if name is not None and (earlier := first.setdefault(("name", name), path)) != path:
+            yield path + ("name",), f"site name {name!r} is already used by {format_path(earlier)}"
+        if match is None:
+            continue
+        vnet = (match["subscription"].lower(), match["resource_group"].lower(), match["vnet"].lower())
+        if (earlier := first.setdefault(("vnet",) + vnet, path)) != path:
+            # ARM refuses a second zone of the same name linked to one VNet ("A virtual network
+            # cannot be linked to multiple zones with overlapping namespaces").
+            yield path + ("subnet_id",), (
+                f"virtual network {match['vnet']} already has an endpoint ({format_path(earlier)}); one "
+                f"endpoint per virtual network: its private DNS zone {manifest.service.fqdn} can be linked to a "
+                "virtual network only once")
+        if (earlier := first.setdefault(("group", match["subscription"].lower(), site.resource_group.lower()), path)) != path:
+            yield path + ("resource_group",), (
+                f"resource group {site.resource_group} already holds the endpoint of {format_path(earlier)}; "
+                f"each site needs its own resource group, because each creates a private DNS zone named "
+                f"{manifest.service.fqdn}")
+    if tenant.state == "offboarded":
+        return
+    for path, _, name in sites or [(base, None, None)]:
+        problem = name_problem("private_endpoint", generated_endpoint_name(manifest.service.name, tenant.id, name))
         if problem:
-            yield base + ("id",), f"generated {problem}; shorten the service name or tenant id"
+            yield (path + ("name",) if name else base + ("id",)), (
+                f"generated {problem}; shorten the service name{', tenant id or site name' if name else ' or tenant id'}")
 
 
 def _vnet_to_vnet_tenant_rules(tenant, region: Region | None, base: PathKey) -> Iterator[Finding]:

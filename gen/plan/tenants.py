@@ -69,11 +69,6 @@ class TenantPlan:
     def named_sites(self) -> bool:
         return self.sites[0].name is not None
 
-    @property
-    def site(self) -> SitePlan:
-        """The first (for most tenants the only) endpoint."""
-        return self.sites[0]
-
     def tfvars(self, site: SitePlan) -> dict[str, Any]:
         """A site's variable file: only what is known; unknown values stay required inputs."""
         values: dict[str, Any] = {

@@ -81,47 +81,42 @@ def https_get(ns, source: str, destination: tuple[str, int], fqdn: str, ca: Path
     return Result("done", status=status, headers=seen, body=body)
 
 
-def http_probe(ns, source: str, destination: tuple[str, int], path: str, prefix: bytes, timeout: float = 5) -> Result:
-    """Azure's Http probe: (PROXY header,) GET path, success on 200."""
+def _exchange(ns, source: str, destination: tuple[str, int], timeout: float, talk) -> Result:
+    """Connect, then let `talk(sock)` return the result; a failure is labelled with its stage."""
     try:
         sock = _connect(ns, source, destination, timeout)
     except OSError as err:
         return Result("connect", f"{type(err).__name__}: {err}")
     with sock:
         try:
-            sock.sendall(prefix + f"GET {path} HTTP/1.1\r\nHost: {destination[0]}\r\nConnection: close\r\n\r\n".encode())
-            status, body = _read_http(sock)
+            return talk(sock)
         except (OSError, ValueError) as err:
             return Result("http", f"{type(err).__name__}: {err}")
-    return Result("done", status=status, body=body)
+
+
+def http_probe(ns, source: str, destination: tuple[str, int], path: str, prefix: bytes, timeout: float = 5) -> Result:
+    """Azure's Http probe: (PROXY header,) GET path, success on 200."""
+    def talk(sock):
+        sock.sendall(prefix + f"GET {path} HTTP/1.1\r\nHost: {destination[0]}\r\nConnection: close\r\n\r\n".encode())
+        status, body = _read_http(sock)
+        return Result("done", status=status, body=body)
+    return _exchange(ns, source, destination, timeout, talk)
 
 
 def tcp_probe(ns, source: str, destination: tuple[str, int], prefix: bytes, timeout: float = 5) -> Result:
     """Azure's Tcp probe: succeeds when the connection is accepted (the PROXY header is sent)."""
-    try:
-        sock = _connect(ns, source, destination, timeout)
-    except OSError as err:
-        return Result("connect", f"{type(err).__name__}: {err}")
-    with sock:
-        try:
-            sock.sendall(prefix)
-        except OSError as err:
-            return Result("http", f"{type(err).__name__}: {err}")
-    return Result("done", status=200)
+    def talk(sock):
+        sock.sendall(prefix)
+        return Result("done", status=200)
+    return _exchange(ns, source, destination, timeout, talk)
 
 
 def tcp_echo(ns, source: str, destination: tuple[str, int], payload: bytes, timeout: float = 5) -> Result:
     """Send `payload` and read it back (an RDP stand-in answers in its own protocol)."""
-    try:
-        sock = _connect(ns, source, destination, timeout)
-    except OSError as err:
-        return Result("connect", f"{type(err).__name__}: {err}")
-    with sock:
-        try:
-            sock.sendall(payload)
-            data = b""
-            while len(data) < len(payload) and (chunk := sock.recv(4096)):
-                data += chunk
-        except OSError as err:
-            return Result("http", f"{type(err).__name__}: {err}")
-    return Result("done", status=200 if data == payload else None, body=data)
+    def talk(sock):
+        sock.sendall(payload)
+        data = b""
+        while len(data) < len(payload) and (chunk := sock.recv(4096)):
+            data += chunk
+        return Result("done", status=200 if data == payload else None, body=data)
+    return _exchange(ns, source, destination, timeout, talk)
