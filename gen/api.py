@@ -11,6 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -18,6 +19,9 @@ from . import load, plan as plan_stage, render as render_stage, validate as vali
 from .errors import Location, Problem, TemplatesError, WriteError
 from .manifest import Manifest
 from .quoting import json_text
+
+if TYPE_CHECKING:
+    from .capacity import BackendVms, LinkServiceCapacity
 
 STDIN_MANIFEST_NAME = "stdin"  # the manifest's name in generated output when it came from standard input
 
@@ -168,8 +172,9 @@ def bundle_tenants(path: str | Path, tenant_ids: tuple[str, ...], out_dir: Path)
     return written
 
 
-def capacity_report(path: str | Path):
+def capacity_report(path: str | Path, backend_vms: BackendVms | None = None) -> list[LinkServiceCapacity]:
+    """`backend_vms`: the backend VM counts given, or None when none is known."""
     from . import capacity
 
     document = load.load_file(path)
-    return capacity.report(validate_stage.validate(document, enforce_limits=False))
+    return capacity.report(validate_stage.validate(document, enforce_limits=False), backend_vms)

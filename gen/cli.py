@@ -12,12 +12,16 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__, api, load
 from .errors import Location, PlgenError, Problem
 from .verify.cache import default_cache_dir
+
+if TYPE_CHECKING:
+    from .capacity import BackendVms
 
 # Not click.Path(exists=True, dir_okay=False): gen.load decides what a manifest may be, so that
 # a directory or a missing file is the same one-line error (exit 1) for every command.
@@ -268,23 +272,42 @@ def approvals(source: str, connections: str, reject_unknown: bool, output_format
         click.echo(approvals_module.as_text(decisions, shape))
 
 
+def _backend_vms(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> BackendVms:
+    from . import capacity as capacity_module
+
+    try:
+        return capacity_module.BackendVms.parse(values)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx, param) from None
+
+
 @main.command(short_help="Report each link service against Azure's limits.")
 @MANIFEST
+@click.option("--backend-vms", "backend_vms", multiple=True, metavar="[LINK_SERVICE=]N", callback=_backend_vms,
+              help="Backend VMs behind the load balancer (N >= 1): for every link service, or for one "
+                   "(repeatable). Connection capacity is per NAT IP per VM; without this it is shown per VM.")
 @FORMAT
-def capacity(manifest: str, output_format: str) -> None:
+def capacity(manifest: str, backend_vms: BackendVms, output_format: str) -> None:
     """Report each link service against Azure's limits; exit 1 when a hard limit is exceeded.
 
     \b
     Example:
       plgen capacity tenants.yaml
-      plgen capacity tenants.yaml --format json
+      plgen capacity tenants.yaml --backend-vms 3 --format json
+      plgen capacity tenants.yaml --backend-vms 3 --backend-vms pls-api-weu-1=6
     """
     from . import capacity as capacity_module
 
     try:
-        rows = api.capacity_report(manifest)
+        rows = api.capacity_report(manifest, backend_vms)
     except PlgenError as err:
         _fail(err, output_format)
+    unknown = capacity_module.unknown_link_services(backend_vms, rows)
+    if unknown:
+        names = [row.link_service for row in rows]
+        known = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        raise click.BadParameter(f"no link service named {', '.join(unknown)} (the manifest has {known or 'none'})",
+                                 param_hint="'--backend-vms'")
     click.echo(capacity_module.as_json(rows) if output_format == "json" else capacity_module.as_text(rows), nl=output_format == "json")
     if any(row.exceeded for row in rows):
         sys.exit(1)

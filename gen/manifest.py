@@ -32,7 +32,7 @@ KEY_VAULT_ID_RE = re.compile(
     rf"/subscriptions/(?P<subscription>{ARM_ID_SEGMENT})/resourceGroups/(?P<resource_group>{ARM_ID_SEGMENT})"
     rf"/providers/Microsoft\.KeyVault/vaults/(?P<name>[a-zA-Z][a-zA-Z0-9-]{{1,22}}[a-zA-Z0-9])"
 )
-ALIAS_RE = re.compile(rf"(?P<name>[^.]+)\.(?P<guid>{GUID_RE.pattern})\.(?P<location>[a-z0-9]+)\.azure\.privatelinkservice")
+ALIAS_RE = re.compile(rf"(?P<name>.+)\.(?P<guid>{GUID_RE.pattern})\.(?P<location>[a-z0-9]+)\.azure\.privatelinkservice")
 SECRET_NAME_RE = re.compile(r"[0-9a-zA-Z-]{1,127}")
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zeros: the canonical form
 IPV4_PATTERN = rf"^(?:{_IPV4_OCTET}\.){{3}}{_IPV4_OCTET}$"
@@ -170,6 +170,11 @@ NatIps = Annotated[
 def _request_message(value: str) -> str:
     if len(value) > MAX_REQUEST_MESSAGE:
         raise ValueError(f"at most {MAX_REQUEST_MESSAGE} characters (Azure's limit), not {len(value)}")
+    size = len(value.encode("utf-8"))
+    if size > MAX_REQUEST_MESSAGE:
+        # the azurerm provider checks the length in bytes (Go's len), Azure in characters
+        raise ValueError(f"at most {MAX_REQUEST_MESSAGE} bytes in UTF-8 (the azurerm provider counts bytes, so each "
+                         f"non-ASCII letter counts 2-4), not {size}")
     return value
 
 

@@ -7,6 +7,7 @@ would push a generated private endpoint name over 64 characters fails before ren
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -83,10 +84,16 @@ def tf_identifier(*parts: str) -> str:
     return ident
 
 
+# Bicep keywords and the namespaces every template sees: a symbol may not be one of them
+BICEP_RESERVED = {"az", "sys", "resource", "module", "param", "var", "output", "targetScope", "existing", "if", "for",
+                  "in", "true", "false", "null", "import", "type", "func", "metadata", "extension", "with", "as"}
+
+
 def bicep_identifier(*parts: str) -> str:
     """A Bicep symbolic name in lowerCamelCase from the same inputs as tf_identifier."""
     words = tf_identifier(*parts).split("_")
-    return words[0] + "".join(word[:1].upper() + word[1:] for word in words[1:])
+    symbol = words[0] + "".join(word[:1].upper() + word[1:] for word in words[1:])
+    return f"r{symbol[:1].upper()}{symbol[1:]}" if symbol in BICEP_RESERVED else symbol
 
 
 # --- names plgen makes up (validate checks them, plan uses them) ------------------------------
@@ -131,3 +138,15 @@ def tenant_link_service(manifest, tenant) -> str | None:
         if region.location == tenant.region and len(region.link_services) == 1:
             return region.link_services[0].name
     return None
+
+
+MAX_DEPLOYMENT_NAME = 64  # Microsoft.Resources/deployments (a Bicep module call is one)
+
+
+def deployment_name(name: str) -> str:
+    """A Bicep module's deployment name: as given when it fits 64 characters, else shortened
+    with a digest of the whole name, so it stays unique and the same on every render."""
+    if len(name) <= MAX_DEPLOYMENT_NAME:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"{name[:MAX_DEPLOYMENT_NAME - 9].rstrip('-.')}-{digest}"

@@ -136,3 +136,9 @@ def markdown_code(value: object) -> str:
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def markdown_cell_code(value: object) -> str:
+    """markdown_code for a table cell: GFM splits a row at every unescaped '|', inside code
+    spans too, and removes the escaping backslash there."""
+    return markdown_code(value).replace("|", "\\|")

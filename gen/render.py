@@ -13,7 +13,8 @@ from pathlib import Path
 import jinja2
 
 from .plan import OutputFile, Plan
-from .quoting import bicep_quote, hcl_bool, hcl_list, hcl_quote, json_text, markdown_code, markdown_text
+from .naming import deployment_name
+from .quoting import bicep_quote, hcl_bool, hcl_list, hcl_quote, json_text, markdown_cell_code, markdown_code, markdown_text
 from .resources import templates_dir
 
 FILTERS = {
@@ -24,6 +25,8 @@ FILTERS = {
     "bicep_bool": hcl_bool,
     "md": markdown_text,
     "md_code": markdown_code,
+    "md_cell_code": markdown_cell_code,
+    "deployment_name": deployment_name,
 }
 
 

@@ -199,7 +199,7 @@ def test_verified_counts_add_up_on_first_render_and_re_render(tmp_path: Path):
 def test_capacity_says_not_set_without_expected_connections(tmp_path: Path):
     manifest = _manifest(tmp_path)
     text = run_cli("capacity", manifest).stdout
-    assert "expected connections not set (capacity ~64,512)" in text
+    assert "expected connections not set (capacity ~64,000 per VM)" in text
     assert "0 of ~" not in text
     rows = json.loads(run_cli("capacity", manifest, "--format", "json").stdout)
     assert [row["expected_connections"] for row in rows] == [None, None]
@@ -213,7 +213,7 @@ def test_capacity_counts_only_the_expected_connections_given(tmp_path: Path):
     rows = {row["link_service"]: row for row in json.loads(run_cli("capacity", manifest, "--format", "json").stdout)}
     assert rows["pls-demo-1"]["expected_connections"] == 300
     assert rows["pls-demo-1"]["tenants_without_expected_connections"] == 1
-    assert "expected connections 300 of ~64,512 (not set for 1 tenant)" in run_cli("capacity", manifest).stdout
+    assert "expected connections 300 of ~64,000 per VM (not set for 1 tenant)" in run_cli("capacity", manifest).stdout
 
 
 # --- 7. unknown fields and tenant names in paths -------------------------------------------------

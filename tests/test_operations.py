@@ -168,10 +168,11 @@ def test_capacity_reports_the_example(tmp_path: Path):
     # 10.50.1.0/24: 251 usable, 3 NAT IPs across the region's two link services
     assert eus1["nat_subnet_free"] == 248 and rows[EUS2]["nat_subnet_free"] == 248
     assert rows[WEU]["nat_subnet_free"] == 56 and rows[WEU]["nat_ips"] == 3 and rows[WEU]["endpoints"] == 4
-    assert eus1["expected_connections"] == 200 and eus1["ports_per_nat_ip_assumed"] == 64512
+    assert eus1["expected_connections"] == 200 and eus1["ports_per_nat_ip_per_vm"] == 64000
+    assert eus1["connection_capacity"] == 2 * 64000 and eus1["backend_vms"] is None
     assert all(not row["exceeded"] for row in rows.values())
     text = run_cli("capacity", EXAMPLE).stdout
-    assert "assumes 64,512 TCP ports per NAT IP" in text
+    assert "64,000 TCP ports per NAT IP per backend VM" in text and "documents no" not in text
 
 
 def test_capacity_exits_1_and_advises_when_a_limit_is_exceeded(tmp_path: Path):

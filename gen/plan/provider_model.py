@@ -161,7 +161,7 @@ class RegionPlan:
         if self.vpn_gateway:
             writers.append(f"gatewaySubnet{self.bicep_suffix}")
         if self.nat_gateway:
-            writers += [f"natGatewaySubnet{self.bicep_suffix}{i + 1}" for i in range(len(self.nat_gateway.subnets))]
+            writers += [f"natGatewaySubnet{self.bicep_suffix}_{i + 1}" for i in range(len(self.nat_gateway.subnets))]
         return tuple(writers)
 
     def bicep_writer_before(self, symbol: str) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import Location, Problem, VerificationError
 from ..plan import BICEP_PARAMETER_NAMES, Plan, VpnTenantPlan
 from . import facts as facts_module
-from . import bicep, cache, hcl
+from . import bicep, cache, hcl, oracle
 from .terraform import ParsedModule, reference_problems, schema_problems
 
 COMMENT_PREFIX = {".tf": "# ", ".md": "<!-- ", ".bicep": "// ", ".cfg": "# ", ".conf": "# ", ".yaml": "# "}
@@ -44,9 +44,10 @@ def _sha(text: str) -> str:
 
 
 class Verifier:
-    def __init__(self, plan: Plan, files: dict[str, str]):
+    def __init__(self, plan: Plan, files: dict[str, str], context: dict[str, str] | None = None):
         self.plan = plan
         self.files = files
+        self.context = context if context is not None else files  # the whole rendered tree
         self.report = Report(files=len(files))
         self.specs = {spec.path: spec for spec in plan.files}
         self.parsed_by_sha: dict[str, dict[str, Any] | None] = {}
@@ -85,6 +86,8 @@ class Verifier:
         self.report.units = len(parsed_modules) + len(bicep_units)
         for path, message in facts_module.equivalence_problems(self.plan, self.files, parsed_modules, bicep_units):
             self.fail(path, message)
+        for path, message in oracle.problems(self.files, parsed_modules, bicep_units, self.context):
+            self.fail(path, f"Azure would refuse or misbehave: {message}")
         return self.report
 
     def check_bicep_units(self) -> dict[str, "bicep.BicepUnit"]:
@@ -99,6 +102,7 @@ class Verifier:
                     modules_by_unit[head + "/bicep"][rest] = parsed
         tenants = {tenant.id: tenant for tenant in self.plan.tenants}
         memo: dict[tuple, list[str]] = {}
+        value_files = facts_module.value_file_index(self.files, "main.parameters.json", ".parameters.json")
         for path in sorted(self.files):
             if not path.endswith("/bicep/main.bicep"):
                 continue
@@ -115,8 +119,7 @@ class Verifier:
             spec = self.specs.get(path)
             tenant = tenants.get(spec.unit.split(":", 1)[1]) if spec and spec.unit.startswith("tenant:") else None
             sites = {site.name: site for site in tenant.sites} if tenant else {}
-            for site, parameters_path in facts_module.site_value_files(self.files, directory, "main.parameters.json",
-                                                                       ".parameters.json").items():
+            for site, parameters_path in value_files.get(directory, {}).items():
                 parameters = json.loads(self.files[parameters_path])
                 # resource_group_name has no Bicep parameter: Bicep deploys into `-g`
                 may_be_missing = ({BICEP_PARAMETER_NAMES[n] for n in tenant.missing_inputs(sites[site]) if n in BICEP_PARAMETER_NAMES}
@@ -199,7 +202,7 @@ def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_
         digests = _unit_digests(plan, files)
         if reuse:
             todo = {path: text for path, text in files.items() if digests[cache.unit_of(path)] not in store}
-    report = Verifier(plan, todo).run()
+    report = Verifier(plan, todo, files).run()
     report.files, report.cached = len(files), len(files) - len(todo)
     if report.problems:
         raise VerificationError(report.problems)

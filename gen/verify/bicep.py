@@ -108,7 +108,8 @@ def literal_problems(text: str) -> Iterator[str]:
                 continue
             body = text[i + 1:j]
             try:
-                decode_string_body(re.sub(r"\$\{[^}]*\}", "", body))
+                # an interpolation starts at a `${` whose `$` is not escaped (an even run of backslashes)
+                decode_string_body(re.sub(r"(?<!\\)((?:\\\\)*)\$\{[^}]*\}", r"\1", body))
             except BicepError as err:
                 yield f"line {line}: {err}"
             i = j + 1

@@ -58,17 +58,19 @@ def site_unit(tenant_id: str, site: str | None) -> str:
     return f"tenant {tenant_id}" + (f" site {site}" if site else "")
 
 
-def site_value_files(files: dict[str, str], directory: str, single: str, suffix: str) -> dict[str | None, str]:
-    """A consumer directory's value files by site: `single` (the one-endpoint file) and
-    sites/<name><suffix>."""
-    found: dict[str | None, str] = {}
-    if f"{directory}/{single}" in files:
-        found[None] = f"{directory}/{single}"
-    prefix = f"{directory}/sites/"
+def value_file_index(files: dict[str, str], single: str, suffix: str) -> dict[str, dict[str | None, str]]:
+    """Every consumer directory's value files by site, in one pass over the tree: `single` (the
+    one-endpoint file) and sites/<name><suffix>. (Looking them up per directory would read the
+    whole tree once per tenant.)"""
+    index: dict[str, dict[str | None, str]] = {}
     for path in files:
-        if path.startswith(prefix) and path.endswith(suffix) and "/" not in path[len(prefix):]:
-            found[path[len(prefix):-len(suffix)]] = path
-    return found
+        if path.endswith("/" + single):
+            index.setdefault(path[:-len(single) - 1], {})[None] = path
+        elif path.endswith(suffix) and "/sites/" in path:
+            directory, _, name = path.rpartition("/sites/")
+            if "/" not in name:
+                index.setdefault(directory, {})[name[:-len(suffix)]] = path
+    return index
 
 
 def _single(body: dict, key: str) -> dict:
@@ -116,6 +118,7 @@ def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, Parsed
                 "proxy_protocol": body.get("proxy_protocol_enabled"),
                 "nat_ports_alert": alerts.get(_label_of(provider, body)),
             }
+    value_files = value_file_index(files, "terraform.tfvars.json", ".tfvars.json")
     for directory, module in modules.items():
         if not directory.startswith("tenants/"):
             continue
@@ -133,7 +136,7 @@ def terraform_facts(plan: Plan, files: dict[str, str], modules: dict[str, Parsed
         zone = next((b for (t, _), b in module.resources.items() if t == "azurerm_private_dns_zone"), {})
         records = [b for (t, _), b in sorted(module.resources.items()) if t == "azurerm_private_dns_a_record"]
         static = any(_label(label) == "ip_configuration" for dyn in endpoint.get("dynamic", []) for label in dyn)
-        for site, path in site_value_files(files, directory, "terraform.tfvars.json", ".tfvars.json").items():
+        for site, path in value_files.get(directory, {}).items():
             variables = json.loads(files[path])
             facts[site_unit(tenant_id, site)] = {
                 "endpoint_name": evaluate(endpoint.get("name"), variables, module),
