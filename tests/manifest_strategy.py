@@ -4,26 +4,31 @@
 `yaml.safe_dump`. It builds each manifest the way a careful operator would, so that most
 drawn manifests pass `gen.validate` and exercise plan, render and verify: subnets are laid
 out per region without overlaps, static IPs fall inside their subnet beyond Azure's reserved
-addresses, link services get frontends of their own, ports do not collide, names follow the
-per-type rules of `gen.naming.RULES`. Every such decision has a rare "edge" branch
-(`_edge`) that deliberately breaks it (a colliding port, a reserved address, a name differing
-only in case, a /30 NAT subnet, a foreign subscription ...), so Hypothesis also explores what
-validate has to refuse. The edge branches are the larger choice, so shrinking moves towards
-the valid manifest.
+addresses (and beyond the addresses the region's dynamic NAT IPs take first), link services
+get frontends of their own, ports do not collide, names follow the per-type rules of
+`gen.naming.RULES`. About half of the manifests also take rare "edge" branches (`_edge`)
+that deliberately break such a decision (a colliding port, a reserved address, a name
+differing only in case, a /30 NAT subnet, a foreign subscription ...), so Hypothesis also
+explores what validate has to refuse. Shrinking moves towards the manifest without edges.
 
-Covered: service (name and FQDN at their length extremes, 1-16 ports with duplicates,
-proxy_protocol on/off/absent, support email/url/both/neither/empty, tags with metacharacters),
-provider (resource group with Unicode letters and parentheses, restricted/public/absent
-visibility, monitoring absent/empty/full), 1-3 regions (real and made-up locations of 2-40
-characters), existing and created load balancers (frontends, routed_frontend, backend_port
-up to the last valid one, Tcp/Http/Https probes, inbound NAT rules), link services
-(shards, static and dynamic NAT IPs side by side in one NAT subnet, aliases present, null or
-absent), NAT gateways naming the NAT subnet, the created frontend subnet, GatewaySubnet and
-ordinary subnets, VPN gateways of every SKU and generation, and 0-6 tenants in every state
-and connectivity with auto/manual approval, endpoint / endpoint_sites / neither, static
-private IPs or not, shared subscriptions, vnet_to_vnet sections, and free text (display
-names, request messages up to 140 characters) full of Markdown, HTML, HCL, Bicep and Jinja
-metacharacters and non-ASCII letters.
+Covered: service (name and FQDN at their length extremes, 1-16 ports, the same port twice,
+proxy_protocol on/off/absent, support email/url/both/neither/empty, tags with
+metacharacters); provider (resource groups with Unicode letters and parentheses,
+restricted/public/absent visibility, monitoring absent/empty/full); 1-3 regions (real
+locations, some the prefix of another, and made-up ones of 2-40 characters); existing and
+created load balancers (frontends, routed_frontend, backend_port up to the last valid one,
+Tcp/Http/Https probes, inbound NAT rules, ports colliding across rules, NAT rules and the
+probe); link services (shards, static and dynamic NAT IPs side by side in one NAT subnet,
+aliases present, null or absent; edge names such as 'az', 'sys', 'null' and plgen's own
+Bicep symbols); NAT gateways on ordinary subnets and (edges) on the NAT subnet, the created
+frontend subnet, GatewaySubnet or one subnet twice; NAT and frontend subnets named
+GatewaySubnet or differing only in case; VPN gateways of every SKU and generation; 0-6
+tenants in every state and connectivity, auto/manual approval, endpoint / endpoint_sites /
+neither, static private IPs or not, shared subscriptions, link_service named or implied,
+vnet_to_vnet sections, ARM ids whose names are valid or (edge) full of metacharacters; and
+free text (display names, request messages up to 140 characters, tag names and values,
+e-mail local parts) full of Markdown, HTML, HCL, Bicep and Jinja metacharacters and
+non-ASCII letters (never control characters, which the model refuses).
 """
 
 from __future__ import annotations
@@ -109,11 +114,14 @@ def _free_text(draw, max_size: int, min_size: int = 1) -> str:
     return text if len(text) >= min_size else "x" * min_size
 
 
-def _name(draw, kind: str, taken: set[str] | None = None, similar: list[str] | None = None) -> str:
+def _name(draw, kind: str, taken: set[str] | None = None, similar: list[str] | None = None,
+          room: int = 0) -> str:
     """A name that follows RULES[kind] (every allowed character, both cases, both length
     extremes), unique (case-insensitively) among `taken` unless an edge case makes it collide
-    with, or differ only in case or separators from, one of `similar`."""
+    with, or differ only in case or separators from, one of `similar`. `room`: characters
+    plgen appends to derive names of its own (e.g. '-backend'), kept free except on an edge."""
     rule = RULES[kind]
+    max_length = rule.max_length - room if room and not _edge(draw, 6) else rule.max_length
     start, middle, end = NAME_ALPHABETS[kind]
     if similar and _edge(draw, 25):
         base = draw(st.sampled_from(similar))
@@ -124,7 +132,7 @@ def _name(draw, kind: str, taken: set[str] | None = None, similar: list[str] | N
         if taken is not None:
             taken.add(variant.lower())
         return variant
-    length = _length(draw, rule.min_length, rule.max_length)
+    length = _length(draw, rule.min_length, max_length)
     if length == 1:
         name = draw(st.sampled_from(sorted(set(start) & set(end))))
     else:
@@ -135,7 +143,7 @@ def _name(draw, kind: str, taken: set[str] | None = None, similar: list[str] | N
         while name.lower() in taken:
             counter += 1
             suffix = f"x{counter}"
-            name = (name[: max(rule.max_length - len(suffix), 0)] + suffix)[-rule.max_length:]
+            name = (name[: max(max_length - len(suffix), 0)] + suffix)[-max_length:]
         taken.add(name.lower())
     assert rule.problem(name) is None, (kind, name, rule.problem(name))
     return name
@@ -262,7 +270,8 @@ def _free_port(draw, taken: set[int], collide: bool = False) -> int:
 
 
 class _Names:
-    """Names already handed out, per scope, for uniqueness (and deliberate near-collisions)."""
+    """Link service names handed out so far: unique across the manifest (lowercased), and the
+    list edge cases pick near-collisions from."""
 
     def __init__(self):
         self.link_services: set[str] = set()
@@ -272,7 +281,9 @@ class _Names:
 def _service(draw) -> tuple[dict[str, Any], list[int], bool]:
     service: dict[str, Any] = {"name": _slug(draw, max_length=32 if _edge(draw, 6) else 16), "fqdn": _fqdn(draw)}
     count = draw(st.one_of(st.integers(1, 3), st.just(16), st.integers(1, 16)))
-    ports = draw(st.lists(PORTS, min_size=count, max_size=count, unique=True))
+    ports: list[int] = []
+    for _ in range(count):
+        ports.append(_free_port(draw, set(ports)))
     if _edge(draw, 10) and len(ports) < 16:  # the same port twice
         ports.insert(draw(st.integers(0, len(ports))), draw(st.sampled_from(ports)))
     service["ports"] = ports
@@ -338,10 +349,13 @@ def _region(draw, r: int, location: str, ports: list[int], proxy: bool, names: _
     region["nat_subnet"] = {"name": nat_subnet_name, "address_prefix": str(nat_net)}
 
     # the load balancer: created (with frontends in a subnet of its own) or existing
-    lb_name = _name(draw, "load_balancer")
     create = draw(st.booleans())
+    # a created load balancer's pool and probe are '<name>-backend' and '<name>-probe', its rules
+    # '<frontend>-tcp-<port>'
+    lb_name = _name(draw, "load_balancer", room=len("-backend") if create else 0)
     frontend_names: set[str] = set()
-    frontends = [_name(draw, "frontend_ip_configuration", frontend_names, similar=sorted(frontend_names) or None)
+    frontends = [_name(draw, "frontend_ip_configuration", frontend_names, similar=sorted(frontend_names) or None,
+                       room=len("-tcp-65535") if create else 0)
                  for _ in range(min(8, link_service_count + draw(st.integers(0, 2))))]
     routed_name = None
     info: dict[str, Any] = {"location": location, "vpn": False, "routed": False, "create": create}
@@ -365,7 +379,8 @@ def _region(draw, r: int, location: str, ports: list[int], proxy: bool, names: _
                           for name, ip in zip(frontends, _pick_addresses(draw, fe_net, len(frontends), used))],
         }
         if routed:
-            routed_name = _name(draw, "frontend_ip_configuration", frontend_names, similar=frontends)
+            routed_name = _name(draw, "frontend_ip_configuration", frontend_names, similar=frontends,
+                                room=len("-tcp-65535"))
             created["routed_frontend"] = {"name": routed_name, "private_ip": _pick_addresses(draw, fe_net, 1, used)[0]}
             info["routed"] = True
         info["frontend_subnet"] = fe_subnet_name
@@ -536,7 +551,7 @@ def _site_name(draw, taken: set[str]) -> str:
     return name
 
 
-def _tenant(draw, t: int, regions: list[dict], tenant_ids: set[str], subscription_pool: list[tuple[str, str | None]]) -> dict[str, Any]:
+def _tenant(draw, regions: list[dict], tenant_ids: set[str], subscription_pool: list[tuple[str, str | None]]) -> dict[str, Any]:
     tenant: dict[str, Any] = {}
     tenant_id = _slug(draw, tenant_ids, max_length=32 if _edge(draw, 6) else 14)
     if _edge(draw, 60):
@@ -661,5 +676,5 @@ def manifests(draw, max_regions: int = 3, max_tenants: int = 6) -> dict[str, Any
     if tenant_count or draw(st.booleans()):
         tenant_ids: set[str] = set()
         pool: list[tuple[str, str | None]] = []
-        manifest["tenants"] = [_tenant(draw, t, infos, tenant_ids, pool) for t in range(tenant_count)]
+        manifest["tenants"] = [_tenant(draw, infos, tenant_ids, pool) for _ in range(tenant_count)]
     return manifest

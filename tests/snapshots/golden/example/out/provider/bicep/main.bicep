@@ -269,7 +269,7 @@ resource loadBalancerWesteurope 'Microsoft.Network/loadBalancers@2024-05-01' = {
 }
 
 // Outbound SNAT for the region's backend subnets through fixed public IPs (64,512 ports each).
-resource natGatewayIpWesteurope1 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+resource natGatewayIpWesteurope_1 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
   name: 'pip-ng-contoso-api-westeurope-1'
   location: 'westeurope'
   tags: tags
@@ -290,7 +290,7 @@ resource natGatewayIpWesteurope1 'Microsoft.Network/publicIPAddresses@2024-05-01
   }
 }
 
-resource natGatewayIpWesteurope2 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+resource natGatewayIpWesteurope_2 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
   name: 'pip-ng-contoso-api-westeurope-2'
   location: 'westeurope'
   tags: tags
@@ -322,16 +322,16 @@ resource natGatewayWesteurope 'Microsoft.Network/natGateways@2024-05-01' = {
     idleTimeoutInMinutes: 10
     publicIpAddresses: [
       {
-        id: natGatewayIpWesteurope1.id
+        id: natGatewayIpWesteurope_1.id
       }
       {
-        id: natGatewayIpWesteurope2.id
+        id: natGatewayIpWesteurope_2.id
       }
     ]
   }
 }
 
-module natGatewaySubnetReadWesteurope1 'modules/subnet-read.bicep' = {
+module natGatewaySubnetReadWesteurope_1 'modules/subnet-read.bicep' = {
   name: 'plgen-subnet-read-westeurope-1'
   scope: resourceGroup('rg-net-weu')
   // subnets of one VNet are written one at a time (parallel PUTs fail: AnotherOperationInProgress)
@@ -344,7 +344,7 @@ module natGatewaySubnetReadWesteurope1 'modules/subnet-read.bicep' = {
   }
 }
 
-module natGatewaySubnetWesteurope1 'modules/subnet-nat-gateway.bicep' = {
+module natGatewaySubnetWesteurope_1 'modules/subnet-nat-gateway.bicep' = {
   name: 'plgen-subnet-nat-gateway-westeurope-1'
   scope: resourceGroup('rg-net-weu')
   // subnets of one VNet are written one at a time (parallel PUTs fail: AnotherOperationInProgress)
@@ -354,7 +354,7 @@ module natGatewaySubnetWesteurope1 'modules/subnet-nat-gateway.bicep' = {
   params: {
     vnetName: 'vnet-saas-weu'
     subnetName: 'snet-app'
-    currentProperties: natGatewaySubnetReadWesteurope1.outputs.properties
+    currentProperties: natGatewaySubnetReadWesteurope_1.outputs.properties
     natGatewayId: natGatewayWesteurope.id
   }
 }
@@ -396,7 +396,7 @@ resource vpnGatewayIpWesteurope 'Microsoft.Network/publicIPAddresses@2024-05-01'
   }
 }
 
-resource vpnGatewayIpWesteurope2 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+resource vpnGatewayIpWesteurope_2 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
   name: 'pip-vgw-contoso-api-westeurope-2'
   location: 'westeurope'
   tags: tags
@@ -448,7 +448,7 @@ resource vpnGatewayWesteurope 'Microsoft.Network/virtualNetworkGateways@2024-05-
         properties: {
           privateIPAllocationMethod: 'Dynamic'
           publicIPAddress: {
-            id: vpnGatewayIpWesteurope2.id
+            id: vpnGatewayIpWesteurope_2.id
           }
           subnet: {
             id: gatewaySubnetWesteurope.outputs.id
