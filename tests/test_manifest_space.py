@@ -7,14 +7,19 @@ validate (or a bug in plan or the templates). Any other exception from plan or r
 bug too. The manifests come from `manifest_strategy.manifests()`: mostly valid, with rare
 deliberate edges.
 
-CI runs a fixed, derandomized set of PLGEN_MANIFEST_EXAMPLES examples (default 200: about a
-minute on two cores, 0.1-0.4 s each; a failure adds up to a few minutes of shrinking). For a
-release, run the long version:
+CI runs a fixed, derandomized set of PLGEN_MANIFEST_EXAMPLES examples (default 300: about a
+minute on two cores, 0.2 s per example on average; a failure adds a few minutes of
+shrinking). For a release, run the long version (later examples grow larger, so 5000 take
+well over half an hour):
 
     PLGEN_MANIFEST_EXAMPLES=5000 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_manifest_space.py
 
 or `benchmarks/manifest_space.py`, which keeps going after a failure, groups the failures
 by kind and shrinks one example of each (see its docstring).
+
+Rendering each manifest twice to compare the trees is left out: it would add about 40% to
+every example, and within one process (one hash seed) it proves little; test_golden.py
+checks determinism across processes.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from gen.validate import validate
 from manifest_strategy import manifests
 
 SOURCE = "generated.yaml"
-EXAMPLES = int(os.environ.get("PLGEN_MANIFEST_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("PLGEN_MANIFEST_EXAMPLES", "300"))
 
 MANIFEST_SPACE_SETTINGS = settings(
     max_examples=EXAMPLES,

@@ -78,6 +78,7 @@ CASES = [
     ("endpoint-name-length", ACME_VALUES, '"endpoint_name": "pe-contoso-api-acme"', '"endpoint_name": "pe-' + "a" * 70 + '"',
      "private endpoint names are 2-64 characters"),
     ("deployment-name", BICEP, "'plgen-cn-contoso-api-to-wayne'", "'" + "x" * 70 + "'", "deployment names are 1-64 characters"),
+    ("bicep-symbol-twice", BICEP, "resource plsContosoApiEus21 ", "resource natSubnetEastus2 ", "BCP028"),
     ("bicep-child-name", BICEP, "name: 'nat-ip-1'", "name: 'nat ip'", "IP configuration names may not contain"),
     ("tag-name", "provider/terraform/terraform.tfvars.json", '"owner": "platform"', '"own/er": "platform"', "tag name 'own/er'"),
     ("table-cell", "tenants/stark/README.md", "| Request message | `", "| Request message | `a|b ", "a table row has 3 cells"),

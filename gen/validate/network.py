@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from .. import azure
 from ..load import PathKey, format_path
 from ..manifest import ALIAS_RE, Manifest, Region
-from ..naming import generated_region_names, name_problem, tf_identifier
+from ..naming import bicep_identifier, generated_region_names, name_problem, tf_identifier
 from .common import (GATEWAY_SUBNET_MAX_PREFIX, MAX_LINK_SERVICES_PER_LB, RESERVED_FIRST, RESERVED_PER_SUBNET,
                      SMALLEST_SUBNET_PREFIX, Finding, limit)
 
@@ -18,6 +18,11 @@ def _region_rules(manifest: Manifest) -> Iterator[Finding]:
     locations = Counter(region.location for region in manifest.provider.regions)
     all_link_services: dict[str, PathKey] = {}
     identifiers: dict[str, tuple[PathKey, str]] = {}
+    generated_symbols = {bicep_identifier(kind, region.location) for region in manifest.provider.regions
+                         for kind in ("nat_subnet", "lb_frontend_subnet", "gateway_subnet", "load_balancer", "nat_gateway",
+                                      "vpn_gateway")}
+    generated_symbols |= {bicep_identifier(ls.name, "nat_ports_alert") for region in manifest.provider.regions
+                          for ls in region.link_services}
     for r, region in enumerate(manifest.provider.regions):
         base: PathKey = ("provider", "regions", r)
         if locations[region.location] > 1:
@@ -27,6 +32,10 @@ def _region_rules(manifest: Manifest) -> Iterator[Finding]:
             if link_service.name in all_link_services:
                 yield path, f"link service name {link_service.name!r} is used twice (also at {format_path(all_link_services[link_service.name])})"
             all_link_services.setdefault(link_service.name, path)
+            symbol = bicep_identifier(link_service.name)
+            if symbol in generated_symbols:
+                yield path, (f"link service name {link_service.name!r} becomes the Bicep symbol {symbol!r}, which plgen already "
+                             "uses for a region's own resources; rename the link service")
             identifier = tf_identifier(link_service.name)
             if identifier in identifiers and identifiers[identifier][1] != link_service.name:
                 yield path, (f"link service names {identifiers[identifier][1]!r} and {link_service.name!r} both become the "
@@ -94,6 +103,9 @@ def _created_subnet_rules(region: Region, base: PathKey) -> Iterator[Finding]:
         created.append((base + ("load_balancer", "create", "frontend_subnet", "name"), region.load_balancer.create.frontend_subnet.name))
     if region.vpn_gateway:
         created.append((base + ("vpn_gateway",), "GatewaySubnet"))
+    for path, name in created[:2 if region.load_balancer.create else 1]:
+        if name.lower() == "gatewaysubnet":
+            yield path, "GatewaySubnet is reserved for virtual network gateways; name this subnet differently"
     seen: dict[str, str] = {}
     for path, name in created:
         if name.lower() in seen:

@@ -92,6 +92,9 @@ def problems(files: dict[str, str], modules: dict[str, ParsedModule], bicep_unit
             for path, message in _module_problems(directory, module, arguments, values, site, link_services):
                 yield path, message
     for directory, unit in sorted(bicep_units.items()):
+        if "/sites/" not in directory:
+            for message in bicep_names.symbol_problems(unit):
+                yield f"{directory}/main.bicep", message
         for where, kind, value in bicep_names.names(unit):
             problem = name_problem(kind, value)
             if problem:

@@ -77,3 +77,14 @@ def names(unit: BicepUnit) -> Iterator[tuple[str, str | None, Any]]:
         for parameter, value in sorted((config.get("params") or {}).items()):
             if parameter in known or parameter == "name" or parameter.endswith("Name"):
                 yield f"module {symbol} parameter {parameter}", known.get(parameter), _value(unit, value)
+
+
+def symbol_problems(unit: BicepUnit) -> Iterator[str]:
+    """Symbols are unique across parameters, variables, resources, modules and outputs
+    (Bicep refuses a repeat, BCP028); the parser keeps each section apart, so check across them."""
+    seen: dict[str, str] = {}
+    for section in ("parameters", "variables", "resources", "modules", "outputs"):
+        for symbol in unit.main.parsed.get(section) or {}:
+            if symbol in seen:
+                yield f"symbol {symbol!r} is declared as one of the {seen[symbol]} and one of the {section} (Bicep refuses it, BCP028)"
+            seen.setdefault(symbol, section)
