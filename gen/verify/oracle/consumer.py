@@ -57,8 +57,7 @@ def endpoint_problems(where: str, endpoint: dict[str, Any], link_services: dict[
     """One private endpoint's values (alias, subnet, subscription, address) against Azure's
     rules and, when the provider's output is at hand, against the link service it names."""
     alias, subnet_id = endpoint.get("alias"), endpoint.get("subnet_id")
-    yield from request_message_problems(where, endpoint.get("request_message"))
-    yield from id_problems(where, subnet_id)
+    yield from request_message_problems(where, endpoint.get("request_message"))  # the subnet id's names: id_problems
     subscription = None
     if isinstance(subnet_id, str) and (match := ARM_ID_RE.fullmatch(subnet_id)):
         subscription = match["subscription"]

@@ -95,13 +95,6 @@ class Values:
         return value is not None and not (isinstance(value, str) and hcl.is_expression(value))
 
 
-@dataclass(frozen=True)
-class Name:
-    where: str  # e.g. 'resource azurerm_lb_rule "westeurope_1" name'
-    kind: str | None  # a key of rules.NAME_RULES, 'dns_zone', or None: no rule known
-    value: Any
-
-
 def name_arguments(module: ParsedModule) -> list[tuple[str, str | None, Any]]:
     """(where, rule kind or None when no rule is known, unevaluated value) of every argument
     that names something; evaluated per values file by the caller."""
@@ -115,11 +108,6 @@ def name_arguments(module: ParsedModule) -> list[tuple[str, str | None, Any]]:
                     continue
                 found.append((f"{block_kind} {type_name} {label!r} {path}", specific.get(path) or NAME_ARGUMENTS.get(leaf), value))
     return found
-
-
-def names(module: ParsedModule, values: Values) -> Iterator[Name]:
-    for where, kind, value in name_arguments(module):
-        yield Name(where, kind, values(value))
 
 
 # --- the provider's network -------------------------------------------------------------------
