@@ -240,6 +240,19 @@ def from_json(v: Any, ty: Any) -> Any:
     raise TypeError(f"unknown type {ty!r}")
 
 
+def to_json(v: Any) -> Any:
+    """A wholly known value as JSON (the inverse of from_json, as a state file holds it)."""
+    if v is UNKNOWN:
+        raise ValueError("an unknown value has no JSON form")
+    if isinstance(v, Dynamic):
+        return to_json(v.value)
+    if isinstance(v, list):
+        return [to_json(x) for x in v]
+    if isinstance(v, dict):
+        return {k: to_json(x) for k, x in v.items()}
+    return v
+
+
 def is_known(v: Any) -> bool:
     """True when the value and everything inside it is known."""
     if v is UNKNOWN:

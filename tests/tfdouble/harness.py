@@ -1,6 +1,6 @@
 """Test-side helpers: install the azurerm double where `terraform init` finds it, run Terraform
-isolated from the machine (no registry, no user config, no plugin cache), and derive data
-source fixtures and placeholder inputs from a manifest."""
+isolated from the machine (no registry, no user config, no plugin cache), derive data source
+fixtures and placeholder inputs from a manifest, and seed or read the double's fake cloud."""
 
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ class Sandbox:
     terraform: str
     env: dict
 
+    @property
+    def cloud(self) -> Path | None:
+        """The sandbox's cloud file (TFDOUBLE_CLOUD), when it has one."""
+        value = self.env.get("TFDOUBLE_CLOUD")
+        return Path(value) if value else None
+
     def run(self, args: list[str], cwd: Path, extra_env: dict | None = None, timeout: int = 300
             ) -> subprocess.CompletedProcess:
         env = dict(self.env)
@@ -71,9 +77,13 @@ def _base_env(home: Path) -> dict:
     return env
 
 
-def make_sandbox(root: Path, terraform: str, log: bool = False) -> Sandbox:
+def make_sandbox(root: Path, terraform: str, log: bool = False, cloud: bool = False) -> Sandbox:
     """A filesystem mirror holding the double as hashicorp/azurerm 4.79.0, a CLI config that
-    installs azurerm only from it (and nothing from the registry), and an isolated HOME."""
+    installs azurerm only from it (and nothing from the registry), and an isolated HOME.
+
+    With `cloud`, TFDOUBLE_CLOUD names `root/cloud.json` (empty): the double then applies,
+    refreshes, imports and destroys against it (a test may pass another TFDOUBLE_CLOUD in
+    `run(extra_env=...)` to keep its objects apart). Without, it plans only."""
     root.mkdir(parents=True, exist_ok=True)
     platform = terraform_platform(terraform)
     mirror = root / "mirror"
@@ -95,7 +105,57 @@ def make_sandbox(root: Path, terraform: str, log: bool = False) -> Sandbox:
     env["TF_CLI_CONFIG_FILE"] = str(config)
     if log or os.environ.get("TFDOUBLE_DEBUG"):
         env["TFDOUBLE_LOG"] = str(root / "tfdouble.log")
+    if cloud:
+        env["TFDOUBLE_CLOUD"] = str(root / "cloud.json")
+        (root / "cloud.json").write_text("{}\n", encoding="utf-8")
     return Sandbox(root, terraform, env)
+
+
+# ---------------------------------------------------------------- the fake cloud
+
+
+def read_cloud(path: Path) -> dict:
+    """The cloud file: {lower-cased id: {"type", "attributes"}} (see tfdouble/cloud.py)."""
+    from tfdouble import cloud
+
+    return cloud.load(Path(path))
+
+
+def cloud_objects(path: Path, type_name: str | None = None) -> list[dict]:
+    """The attributes of every object in the cloud (of one resource type), sorted by id."""
+    objects = read_cloud(path)
+    return [entry["attributes"] for _, entry in sorted(objects.items())
+            if type_name is None or entry["type"] == type_name]
+
+
+def cloud_object(type_name: str, arguments: dict, subscription_id: str | None = None,
+                 location: str | None = None) -> dict:
+    """An object as Azure (and the provider's Read) would report it after creating a resource
+    with these arguments (state JSON, no `timeouts`): schema Defaults applied, computed
+    attributes filled the way the double's apply fills them (id from the import id format,
+    alias, …)."""
+    from tfdouble import cloud, cty, datasources, planning, schema
+
+    block = schema.resource_schema(type_name)["block"]
+    ty = schema.resource_type(type_name)
+    value = cty.from_json(arguments, ty)
+    rules = schema.validation_rules().get("resources", {}).get(type_name)
+    planned, _, errors = planning.plan(type_name, block, rules, None, value, value)
+    assert not errors, errors
+    created = cloud.created(type_name, block, planned, subscription_id or datasources.DEFAULT_SUBSCRIPTION,
+                            location or datasources.DEFAULT_LOCATION)
+    return cloud.entry(type_name, cty.to_json(created))["attributes"]
+
+
+def seed_cloud(path: Path, type_name: str, arguments: dict, subscription_id: str | None = None,
+               location: str | None = None) -> dict:
+    """Put an existing object (created outside Terraform) into the cloud file; returns it."""
+    from tfdouble import cloud
+
+    attributes = cloud_object(type_name, arguments, subscription_id, location)
+    cloud.change(lambda objects: objects.__setitem__(cloud.key(type_name, attributes["id"]),
+                                                     cloud.entry(type_name, attributes)), Path(path))
+    return attributes
 
 
 # ---------------------------------------------------------------- Terraform output

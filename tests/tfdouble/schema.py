@@ -18,6 +18,8 @@ PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/azurerm"
 SCHEMA_FILE = Path(os.environ.get("TFDOUBLE_SCHEMA", ROOT / "schemas" / "reference" / "azurerm-provider-schema.json"))
 VALIDATION_FILE = Path(os.environ.get("TFDOUBLE_VALIDATION",
                                       ROOT / "schemas" / "reference" / "azurerm-validation.json"))
+REPLACEMENT_FILE = Path(os.environ.get("TFDOUBLE_REPLACEMENT",
+                                       ROOT / "schemas" / "reference" / "azurerm-replacement.json"))
 PROVIDER_CONFIG_FILE = HERE / "azurerm-provider-config-schema.json"
 
 
@@ -42,6 +44,17 @@ def provider_schemas() -> dict:
 def validation_rules() -> dict:
     with open(VALIDATION_FILE, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+@functools.cache
+def replacement_rules() -> dict:
+    """azurerm-replacement.json: per resource type its ForceNew paths and import id format."""
+    with open(REPLACEMENT_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def replacement(type_name: str) -> dict:
+    return replacement_rules().get("resources", {}).get(type_name) or {}
 
 
 def resource_schema(type_name: str) -> dict | None:

@@ -5,7 +5,10 @@ Run by Terraform through a filesystem mirror (see harness.py); run directly it r
 every go-plugin binary. Environment:
 
 - TF_PLUGIN_MAGIC_COOKIE   set by Terraform (go-plugin handshake)
-- TFDOUBLE_FIXTURES        JSON file describing existing Azure objects (datasources.py)
+- TFDOUBLE_FIXTURES        JSON file describing existing Azure objects data sources read (datasources.py)
+- TFDOUBLE_CLOUD           JSON file holding the Azure objects resources create, read, import and
+                           delete (cloud.py); without it the double plans only: apply and import
+                           are refused and a refresh returns the state unchanged
 - TFDOUBLE_LOG             file to append a line per RPC to (debugging only)
 """
 
@@ -36,11 +39,13 @@ from tf.gen import grpc_stdio_pb2_grpc as stdio_rpc  # noqa: E402
 from tf.gen import tfplugin_pb2 as pb  # noqa: E402
 from tf.gen import tfplugin_pb2_grpc as rpc  # noqa: E402
 
-from tfdouble import cty, datasources, planning, schema, validators  # noqa: E402
+from tfdouble import cloud, cty, datasources, planning, schema, validators  # noqa: E402
 
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
 MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
 APPLY_REFUSAL = "the azurerm double does not apply"
+NO_CLOUD_DETAIL = ("This provider is a test double for plan-time checks: it has no Azure behind it "
+                   f"({cloud.CLOUD_ENV} names no cloud file).")
 
 
 # ---------------------------------------------------------------- logging
@@ -154,6 +159,13 @@ class AzurermDouble(rpc.ProviderServicer):
             self._fixtures = datasources.load_fixtures()
         return self._fixtures
 
+    def subscription(self) -> str:
+        return (self.subscription_id or self.fixtures().get("defaults", {}).get("subscription_id")
+                or datasources.DEFAULT_SUBSCRIPTION)
+
+    def location(self) -> str:
+        return self.fixtures().get("defaults", {}).get("location") or datasources.DEFAULT_LOCATION
+
     # -- metadata and schema
 
     def _capabilities(self):
@@ -234,8 +246,21 @@ class AzurermDouble(rpc.ProviderServicer):
 
     @_guard
     def ReadResource(self, request, context):
-        # No cloud to ask: the object is what the state says it is.
-        return pb.ReadResource.Response(new_state=request.current_state, private=request.private)
+        if cloud.cloud_path() is None:
+            # No cloud to ask: the object is what the state says it is.
+            return pb.ReadResource.Response(new_state=request.current_state, private=request.private)
+        ty = schema.resource_type(request.type_name)
+        state = _decode(request.current_state, ty)
+        if not isinstance(state, dict) or not isinstance(state.get("id"), str):
+            return pb.ReadResource.Response(new_state=request.current_state, private=request.private)
+        attributes = cloud.get(request.type_name, state["id"])
+        if attributes is None:
+            # Gone: a null new state (SDKv2's empty id), and Terraform plans to create it again.
+            return pb.ReadResource.Response(new_state=_encode(None, ty), private=request.private)
+        value = cty.from_json(attributes, ty)
+        if "timeouts" in value:
+            value["timeouts"] = state.get("timeouts")  # configuration, not Azure's: kept from the state
+        return pb.ReadResource.Response(new_state=_encode(value, ty), private=request.private)
 
     @_guard
     def PlanResourceChange(self, request, context):
@@ -258,12 +283,56 @@ class AzurermDouble(rpc.ProviderServicer):
 
     @_guard
     def ApplyResourceChange(self, request, context):
-        return pb.ApplyResourceChange.Response(diagnostics=[_error(
-            APPLY_REFUSAL, "This provider is a test double for plan-time checks: it has no Azure behind it.")])
+        if cloud.cloud_path() is None:
+            return pb.ApplyResourceChange.Response(diagnostics=[_error(APPLY_REFUSAL, NO_CLOUD_DETAIL)])
+        type_name = request.type_name
+        entry = schema.resource_schema(type_name)
+        ty = schema.resource_type(type_name)
+        prior = _decode(request.prior_state, ty)
+        planned = _decode(request.planned_state, ty)
+        if planned is None:  # destroy
+            if isinstance(prior, dict) and isinstance(prior.get("id"), str):
+                cloud.change(lambda objects: objects.pop(cloud.key(type_name, prior["id"]), None))
+            return pb.ApplyResourceChange.Response(new_state=_encode(None, ty))
+        new = cloud.created(type_name, entry["block"], planned, self.subscription(), self.location())
+        new_key = cloud.key(type_name, new["id"])
+        stored = cloud.entry(type_name, cty.to_json(new))
+
+        def write(objects: dict) -> bool:
+            if prior is None and new_key in objects:
+                return False  # the provider's Create checks for an existing object first
+            if isinstance(prior, dict) and isinstance(prior.get("id"), str):
+                objects.pop(cloud.key(type_name, prior["id"]), None)
+            objects[new_key] = stored
+            return True
+
+        if not cloud.change(write):
+            return pb.ApplyResourceChange.Response(new_state=_encode(None, ty), diagnostics=[_error(
+                cloud.IMPORT_AS_EXISTS.format(id=cloud.go_quote(new["id"]), type=cloud.go_quote(type_name)))])
+        return pb.ApplyResourceChange.Response(new_state=_encode(new, ty), private=request.planned_private,
+                                               legacy_type_system=True)
 
     @_guard
     def ImportResourceState(self, request, context):
-        return pb.ImportResourceState.Response(diagnostics=[_error("the azurerm double does not import")])
+        if cloud.cloud_path() is None:
+            return pb.ImportResourceState.Response(diagnostics=[_error(
+                "the azurerm double does not import", NO_CLOUD_DETAIL)])
+        ty = schema.resource_type(request.type_name)
+        try:
+            cloud.parse_import_id(request.type_name, request.id)
+        except cloud.ImportIdError as error:
+            return pb.ImportResourceState.Response(diagnostics=[_error(str(error))])
+        attributes = cloud.get(request.type_name, request.id)
+        if attributes is None:
+            # What SDKv2 returns after the importer: the id (and what the importer sets). Terraform
+            # then reads the object; the null read makes it fail with "Cannot import
+            # non-existent remote object", as with the real provider.
+            attributes = cloud.imported_attributes(request.type_name, request.id)
+        value = cty.from_json(attributes, ty)
+        if "timeouts" in value:
+            value["timeouts"] = None  # no configuration to read timeouts from during import
+        return pb.ImportResourceState.Response(imported_resources=[pb.ImportResourceState.ImportedResource(
+            type_name=request.type_name, state=_encode(value, ty))])
 
     @_guard
     def MoveResourceState(self, request, context):
