@@ -29,9 +29,10 @@ test: $(VENV)/.installed-test
 	bash tests/system-deps.sh
 	$(BIN)/python -m pytest -q
 
-# Regenerate the committed manifest JSON Schema and the example rendering.
+# Regenerate the committed JSON Schemas (manifest, `plgen changes --format json`) and the example rendering.
 schema: $(VENV)/.installed
 	$(BIN)/plgen schema -o schemas/manifest.schema.json
+	$(BIN)/plgen schema changes -o schemas/changes.schema.json
 
 example: $(VENV)/.installed
 	$(BIN)/plgen render $(EXAMPLE) -o out --no-cache

@@ -9,16 +9,17 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import jinja2
 
-from . import load, plan as plan_stage, render as render_stage, validate as validate_stage, verify as verify_stage, write as write_stage
+from . import guard, load, plan as plan_stage, refactor, render as render_stage, validate as validate_stage, verify as verify_stage, write as write_stage
 from .errors import Location, Problem, TemplatesError, WriteError
 from .manifest import Manifest
 from .quoting import json_text
+from .resources import build_fingerprint
 
 if TYPE_CHECKING:
     from .capacity import BackendVms, LinkServiceCapacity
@@ -29,9 +30,12 @@ STDIN_MANIFEST_NAME = "stdin"  # the manifest's name in generated output when it
 @dataclass(frozen=True)
 class Rendered:
     plan: plan_stage.Plan
-    files: dict[str, str]
+    files: dict[str, str]  # the units rendered (an incremental render skips unchanged ones)
     manifest_sha256: str
     report: verify_stage.Report
+    unchanged_units: Mapping[str, int] = field(default_factory=dict)  # units not rendered -> their file count
+    hazards: tuple = ()  # issue 13: gen.guard.Hazard of this render against the previous lock
+    notes: tuple[str, ...] = ()  # ... and what the guard could not do, once
 
 
 def manifest_name(path: str | Path) -> str:
@@ -70,20 +74,91 @@ def render_loaded(manifest: Manifest, document: load.Document, manifest_name: st
     return Rendered(the_plan, files, digest, report)
 
 
+def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False, diff: bool = False,
+                  force: bool = False, only: tuple[str, ...] = (), templates: Path | None = None,
+                  jobs: int | None = None, cache_dir: Path | None = None, incremental: bool = True,
+                  progress: write_stage.Progress = write_stage._no_progress,
+                  allow_replace: tuple[str, ...] = ()) -> tuple[Rendered, write_stage.Changes]:
+    """The whole pipeline into an output directory: write it, or (check/diff) compare with it.
+
+    Incremental (with a cache directory): each unit's input digest (gen.plan.units) is
+    compared with the state of the last verified write; a unit whose digest and files on disk
+    are as then is neither rendered, verified nor hashed again. `incremental=False` renders
+    and verifies every unit (and still records the state).
+    """
+    progress("load")
+    manifest, document = load_manifest(path)
+    progress("plan")
+    the_plan = plan_stage.build_plan(manifest, manifest_name(path), only=only)
+    if templates is not None:
+        check_templates(templates, the_plan)
+    fingerprint = build_fingerprint(templates)
+    digests = {unit.name: unit.digest(the_plan.service, fingerprint) for unit in the_plan.units}
+    manifest_sha = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
+    header = write_stage.lock_header(manifest_sha, templates)
+    with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff)) as output:
+        unchanged = output.unchanged_units(digests) if incremental and cache_dir is not None else {}
+        gone = output.lock_units() - set(digests) if unchanged and not only else set()
+        todo = [name for name in digests if name not in unchanged]
+        skipped = sum(unchanged.values())
+        if not todo and not gone and output.lock_header() == header:
+            report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
+            return (Rendered(the_plan, {}, manifest_sha, report, unchanged),
+                    write_stage.Changes(unchanged=skipped + 1))  # + the lock file
+        specs = the_plan.files_of(todo)
+        # issue 13: identities in the lock, moved blocks, and the replacement guard (gen.guard, gen.refactor)
+        outcome = guard.run(manifest, document, the_plan, output.old_lock(), header["template_release"], set(todo),
+                            allow_replace, enforce=not (check or diff))
+        specs = tuple(sorted(specs + outcome.refactoring.specs, key=lambda spec: spec.path))
+        progress("render")
+        files = _render(the_plan, templates, specs)
+        progress("verify")
+        known = output.link_services() if plan_stage.PROVIDER_UNIT in unchanged else None
+        report = verify_stage.verify(the_plan, files, specs=specs, jobs=jobs, cache_dir=cache_dir, templates=templates,
+                                     reuse=incremental, link_services=known)
+        report.rendered = len(files)
+        report.files += skipped
+        report.cached += skipped
+        rendered = Rendered(the_plan, files, manifest_sha, report, unchanged, tuple(outcome.hazards), tuple(outcome.notes))
+        scope = write_stage.scope_for(the_plan) if not unchanged else tuple(sorted(f"{n}/" for n in {*todo, *gone}))
+        lock = {**write_stage.lock_for(rendered, templates), refactor.LOCK_KEY: outcome.refactoring.section}
+        if check or diff:
+            found = output.compare(files, scope=scope, lock=lock, diff=diff)
+        else:
+            found = output.write(files, lock, scope=scope, force=force, jobs=jobs, progress=progress)
+        if cache_dir is not None:
+            output.record(found, {name: digests[name] for name in todo}, header, report.link_services)
+        found.unchanged += skipped
+    return rendered, found
+
+
 def check_templates(directory: Path, the_plan: plan_stage.Plan) -> None:
     """A --templates directory must hold VERSION and every template the plan uses: name what is
     missing before rendering instead of failing on the first template."""
     missing = [] if (directory / "VERSION").is_file() else ["VERSION"]
-    missing += sorted({spec.template for spec in the_plan.files
+    missing += sorted({spec.template for spec in _one_unit_of_each_kind(the_plan)
                        if spec.template is not None and not (directory / spec.template).is_file()})
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise TemplatesError(Problem(Location(str(directory)), f"not a complete templates directory: missing {shown}"))
 
 
-def _render(the_plan: plan_stage.Plan, templates: Path | None) -> dict[str, str]:
+def _one_unit_of_each_kind(the_plan: plan_stage.Plan) -> list[plan_stage.OutputFile]:
+    """The files of the provider and of one tenant of each kind: every template the plan uses
+    (all tenants of a kind use the same ones), without listing every tenant's files."""
+    seen: set[type] = set()
+    specs = []
+    for unit in the_plan.units:
+        if type(unit.subject) not in seen or unit.name == plan_stage.PROVIDER_UNIT:
+            seen.add(type(unit.subject))
+            specs.extend(unit.files())
+    return specs
+
+
+def _render(the_plan: plan_stage.Plan, templates: Path | None,
+            specs: tuple[plan_stage.OutputFile, ...] | None = None) -> dict[str, str]:
     try:
-        return render_stage.render(the_plan, templates)
+        return render_stage.render(the_plan, templates, specs=specs)
     except jinja2.TemplateError as err:
         if templates is None:
             raise  # a built-in template failing is a bug in plgen: keep the traceback
@@ -108,7 +183,8 @@ def verified_counts(report: verify_stage.Report) -> dict[str, int]:
     """
     json_or_text = report.files - report.cached - report.parsed - report.reused
     return {"files": report.files, "parsed": report.parsed, "reused": report.reused,
-            "json_or_text": json_or_text, "cached": report.cached}
+            "json_or_text": json_or_text, "cached": report.cached,
+            "rendered": report.files if report.rendered is None else report.rendered}
 
 
 def write_output(rendered: Rendered, out_dir: Path, *, force: bool = False, templates: Path | None = None,
@@ -138,14 +214,21 @@ def manifest_schema_text() -> str:
     return json_text(manifest_schema())
 
 
-def write_manifest_schema(target: Path) -> None:
-    """Write the schema through a temporary file in the same directory, so that `target` is
-    either the old file or the whole new one, never half written."""
+def changes_schema_text() -> str:
+    """The JSON Schema of `plgen changes --format json` (schemas/changes.schema.json)."""
+    from .review import json_schema
+
+    return json_text(json_schema())
+
+
+def write_manifest_schema(target: Path, text: str | None = None) -> None:
+    """Write the schema (or `text`, another schema) through a temporary file in the same
+    directory, so that `target` is either the old file or the whole new one, never half written."""
     temp = None
     try:
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(manifest_schema_text())
+            handle.write(manifest_schema_text() if text is None else text)
         os.chmod(temp, 0o644)
         os.replace(temp, target)
         temp = None
@@ -155,6 +238,14 @@ def write_manifest_schema(target: Path) -> None:
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+
+
+def changes_report(base: str | Path, new: str | Path | None = None, out_dir: Path | None = None):
+    """`plgen changes`: two manifests (BASE, NEW), or a manifest against what `out_dir` holds
+    (the directory is the base side). Returns a gen.review.Report; nothing is written."""
+    from . import review
+
+    return review.compare_manifests(base, new) if new is not None else review.compare_output(base, Path(out_dir))
 
 
 def bundle_tenants(path: str | Path, tenant_ids: tuple[str, ...], out_dir: Path) -> dict[str, Path]:

@@ -96,11 +96,15 @@ def report(manifest: Manifest, backend_vms: BackendVms | None = None) -> list[Li
     backend_vms = backend_vms or BackendVms()
     rows = []
     public = manifest.provider.visibility == "public"
+    members_of: dict[str | None, list] = {}  # grouped once, not scanned per link service
+    for tenant in manifest.tenants:
+        if tenant.state != "offboarded":
+            members_of.setdefault(tenant_link_service(manifest, tenant), []).append(tenant)
     for region in sorted(manifest.provider.regions, key=lambda r: r.location):
         nat_total = sum(ls.nat_ips if isinstance(ls.nat_ips, int) else len(ls.nat_ips) for ls in region.link_services)
         free = usable_addresses(region.nat_subnet.address_prefix) - nat_total
         for ls in sorted(region.link_services, key=lambda l: l.name):
-            tenants = [t for t in manifest.tenants if tenant_link_service(manifest, t) == ls.name and t.state != "offboarded"]
+            tenants = members_of.get(ls.name, [])
             endpoints = sum(planned_endpoints(t) for t in tenants)
             visible = len({s for t in tenants for s in t.subscriptions})
             auto = len({s for t in tenants if t.state == "active" and t.approval == "auto" for s in t.subscriptions})

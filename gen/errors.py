@@ -60,6 +60,11 @@ class VerificationError(PlgenError):
     """A rendered file failed its round-trip check; nothing was written."""
 
 
+class ReplacementError(PlgenError):
+    """A render would replace or destroy a resource whose loss others pay for (a link service's
+    alias, a tenant's endpoint, ...) and --allow-replace does not name it; nothing was written."""
+
+
 class TemplatesError(PlgenError):
     """A --templates directory lacks a file the manifest needs, or one of its templates fails."""
 

@@ -261,6 +261,13 @@ class SubnetSpec(Model):
     """IPv4 prefix in canonical form, host bits zero, e.g. 10.50.1.0/24."""
 
 
+class NatSubnetSpec(SubnetSpec):
+    """The subnet of the link services' NAT IPs."""
+
+    existing: bool = False
+    """The subnet exists already (adoption): Terraform imports it instead of creating it."""
+
+
 class FrontendSpec(Model):
     """A frontend IP configuration with a static private address."""
 
@@ -327,6 +334,8 @@ class LoadBalancer(Model):
     """An existing load balancer's frontend IP configuration names; not with `create`."""
     create: LoadBalancerCreate | None = None
     """Let plgen create an internal load balancer; not with `frontends`."""
+    existing: bool = False
+    """With `create` only: the load balancer, its frontend subnet, pool, probe and rules exist already under plgen's names; Terraform imports them."""
 
 
 class LinkService(Model):
@@ -340,6 +349,10 @@ class LinkService(Model):
     """1-8 dynamic NAT IPs, or a list of 1-8 static IPv4 addresses in the NAT subnet."""
     alias: Annotated[str, JsonPattern(ecma_pattern(ALIAS_RE))] | None = None
     """<name>.<guid>.<location>.azure.privatelinkservice: the Terraform output <name>_alias after the first apply."""
+    nat_ip_names: Annotated[list[AzureName], Field(min_length=1, max_length=8)] | None = None
+    """Names of the NAT IP configurations, primary first (default nat-ip-1, nat-ip-2, ...); an adopted link service keeps its own."""
+    existing: bool = False
+    """The link service exists already (adoption): Terraform imports it, so its alias and connections stay."""
 
 
 class NatGateway(Model):
@@ -351,6 +364,8 @@ class NatGateway(Model):
     """TCP idle timeout in minutes (4-120)."""
     subnets: Annotated[list[AzureName], Field(min_length=1)]
     """Existing subnets of the region's virtual network to associate."""
+    existing: bool = False
+    """The NAT gateway, its public IPs and associations exist already under plgen's names; Terraform imports them."""
 
 
 VPN_SKUS = ("VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ")
@@ -368,6 +383,8 @@ class VpnGateway(Model):
     """Default: Generation1 for VpnGw1AZ (its only one), else Generation2."""
     active_active: bool = True  # Microsoft's recommendation for zone-redundant (AZ) gateways
     """Two instances, two public IPs, two tunnels (Microsoft's recommendation for AZ SKUs)."""
+    existing: bool = False
+    """The gateway, its GatewaySubnet and public IPs exist already under plgen's names; Terraform imports them."""
 
 
 class Region(Model):
@@ -377,8 +394,8 @@ class Region(Model):
     """Azure location name, e.g. eastus2."""
     vnet: VnetRef
     """Existing virtual network that holds the NAT subnet."""
-    nat_subnet: SubnetSpec
-    """Subnet plgen creates for the link services' NAT IPs (/29 or larger)."""
+    nat_subnet: NatSubnetSpec
+    """Subnet plgen creates (or adopts) for the link services' NAT IPs (/29 or larger)."""
     load_balancer: LoadBalancer
     """Standard Load Balancer the link services sit on."""
     link_services: Annotated[list[LinkService], Field(min_length=1)]
@@ -413,6 +430,15 @@ class Provider(Model):
     """Optional NAT port alerts."""
 
 
+class ExistingEndpoint(Model):
+    """A private endpoint the tenant already has (adoption): Terraform imports it under its own names."""
+
+    name: AzureName
+    """The private endpoint's name in Azure."""
+    connection_name: AzureName
+    """Its private service connection's name (`az network private-endpoint show ... --query "manualPrivateLinkServiceConnections[0].name"`); Azure replaces an endpoint whose connection is renamed."""
+
+
 class Endpoint(Model):
     """Consumer-side values written into the tenant's bundle."""
 
@@ -424,6 +450,8 @@ class Endpoint(Model):
     """Consumer subnet resource id, in one of the tenant's subscriptions."""
     private_ip: IPv4 | None = None
     """Optional static IPv4 address of the endpoint in that subnet."""
+    existing: ExistingEndpoint | None = None
+    """The endpoint exists already (adoption): its names, so that Terraform imports it instead of creating a new one."""
 
 
 SITE_RE = re.compile(r"[a-z][a-z0-9-]{0,14}[a-z0-9]|[a-z]")

@@ -53,6 +53,7 @@ RULES: dict[str, NameRule] = {
     "subnet": _network("subnet", 1, 80),
     "load_balancer": _network("load balancer", 1, 80),
     "frontend_ip_configuration": _network("frontend IP configuration", 1, 80),
+    "ip_configuration": _network("IP configuration", 1, 80),
     "inbound_nat_rule": _network("inbound NAT rule", 1, 80),
     "private_link_service": _network("private link service", 2, 80),
     "private_endpoint": _network("private endpoint", 2, 64),

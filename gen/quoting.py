@@ -48,6 +48,27 @@ def hcl_list(values) -> str:
     return "[" + ", ".join(hcl_quote(v) for v in values) + "]"
 
 
+_TEMPLATE_PART = re.compile(r"\{([a-z_]+)\}")
+_VARIABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def hcl_interpolate(template: str, variables: dict[str, str]) -> str:
+    """An HCL string template from `template`, in which each `{part}` of `variables` becomes
+    `${var.NAME}` (NAME = variables[part], a plain identifier) and everything else is quoted literally, as
+    hcl_quote quotes it. Only for the module's own variables: data never becomes code."""
+    out, last = [], 0
+    for match in _TEMPLATE_PART.finditer(template):
+        if match.group(1) not in variables:
+            continue  # not a part this template names: literal text
+        name = variables[match.group(1)]
+        if not _VARIABLE_NAME.fullmatch(name):
+            raise ValueError(f"not a variable name: {name!r}")
+        out += [hcl_quote(template[last:match.start()])[1:-1], "${var." + name + "}"]
+        last = match.end()
+    out.append(hcl_quote(template[last:])[1:-1])
+    return '"' + "".join(out) + '"'
+
+
 def hcl_bool(value: bool) -> str:
     if not isinstance(value, bool):
         raise TypeError("hcl_bool takes a bool")
@@ -80,30 +101,50 @@ def json_text(value: object) -> str:
 
     Byte-identical to json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) (a test
     holds it to that); written out because json.dumps with indent runs the pure-Python
-    encoder, and a fleet has tens of thousands of these files.
+    encoder, and a fleet has tens of thousands of these files and a lock of tens of megabytes.
     """
-    return _json(value, "") + "\n"
+    parts: list[str] = []
+    _json(value, "", parts.append)
+    parts.append("\n")
+    return "".join(parts)
 
 
-def _json(value: object, indent: str) -> str:
-    if isinstance(value, str):
-        return _encode_string(value)
-    if isinstance(value, dict):
+def _json(value: object, indent: str, append) -> None:
+    if type(value) is str:
+        append(_encode_string(value))
+    elif isinstance(value, dict):
         if not value:
-            return "{}"
+            append("{}")
+            return
         inner = indent + "  "
-        items = sorted(value.items())
-        if not all(isinstance(k, str) for k, _ in items):
-            raise TypeError("JSON object keys must be text")
-        return "{\n" + ",\n".join(f"{inner}{_encode_string(k)}: {_json(v, inner)}" for k, v in items) + f"\n{indent}}}"
-    if isinstance(value, (list, tuple)):
+        separator = "{\n"
+        for key, item in sorted(value.items()):
+            if not isinstance(key, str):
+                raise TypeError("JSON object keys must be text")
+            if type(item) is str:  # most values: no call
+                append(f"{separator}{inner}{_encode_string(key)}: {_encode_string(item)}")
+            else:
+                append(f"{separator}{inner}{_encode_string(key)}: ")
+                _json(item, inner, append)
+            separator = ",\n"
+        append(f"\n{indent}}}")
+    elif isinstance(value, (list, tuple)):
         if not value:
-            return "[]"
+            append("[]")
+            return
         inner = indent + "  "
-        return "[\n" + ",\n".join(inner + _json(v, inner) for v in value) + f"\n{indent}]"
-    if value is None or isinstance(value, (bool, int, float)):
-        return json.dumps(value)
-    raise TypeError(f"not JSON data: {type(value).__name__}")
+        separator = "[\n"
+        for item in value:
+            append(separator + inner)
+            _json(item, inner, append)
+            separator = ",\n"
+        append(f"\n{indent}]")
+    elif isinstance(value, str):
+        append(_encode_string(value))
+    elif value is None or isinstance(value, (bool, int, float)):
+        append(json.dumps(value))
+    else:
+        raise TypeError(f"not JSON data: {type(value).__name__}")
 
 
 _MARKDOWN_SPECIAL = set("\\`*_[]|~")  # free text never starts a line, so # - + need no escape

@@ -14,13 +14,14 @@ import jinja2
 
 from .plan import OutputFile, Plan
 from .naming import deployment_name
-from .quoting import bicep_quote, hcl_bool, hcl_list, hcl_quote, json_text, markdown_cell_code, markdown_code, markdown_text
+from .quoting import bicep_quote, hcl_bool, hcl_interpolate, hcl_list, hcl_quote, json_text, markdown_cell_code, markdown_code, markdown_text
 from .resources import templates_dir
 
 FILTERS = {
     "hcl": hcl_quote,
     "hcl_list": hcl_list,
     "hcl_bool": hcl_bool,
+    "hcl_interpolate": hcl_interpolate,
     "bicep": bicep_quote,
     "bicep_bool": hcl_bool,
     "md": markdown_text,
@@ -54,19 +55,22 @@ def make_renderer(directory: Path | None = None) -> jinja2.Environment:
 def render_file(env: jinja2.Environment, plan: Plan, spec: OutputFile) -> str:
     if spec.template is None:
         return json_text(spec.data)
-    text = env.get_template(spec.template).render(header=plan.header, plan=plan, **spec.context)
+    # Templates see the service facts as `plan`, and their own context: nothing else of the
+    # plan, so that a unit's input digest (gen.plan.units) covers all they read.
+    text = env.get_template(spec.template).render(header=plan.header, plan=plan.service, **spec.context)
     if spec.path.endswith(".tf"):
         text = align_terraform(text)
     return text
 
 
-def render(plan: Plan, directory: Path | None = None, env: jinja2.Environment | None = None) -> dict[str, str]:
-    """Render every planned file. Files with the same template and no context are rendered
-    once and shared (the consumer module is the same bytes for every tenant)."""
+def render(plan: Plan, directory: Path | None = None, env: jinja2.Environment | None = None,
+           specs: tuple[OutputFile, ...] | None = None) -> dict[str, str]:
+    """Render every planned file (or the `specs` given). Files with the same template and no
+    context are rendered once and shared (the consumer module is the same bytes for every tenant)."""
     env = env or make_renderer(directory)
     shared: dict[str, str] = {}
     result: dict[str, str] = {}
-    for spec in plan.files:
+    for spec in plan.files if specs is None else specs:
         if spec.template is not None and not spec.context:
             if spec.template not in shared:
                 shared[spec.template] = render_file(env, plan, spec)

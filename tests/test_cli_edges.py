@@ -100,7 +100,7 @@ def test_an_os_error_without_file_name_or_text_never_prints_none(tmp_path: Path,
     def fail(*_args, **_kwargs):
         raise OSError("the disk went away")
 
-    monkeypatch.setattr("gen.api.write_output", fail)
+    monkeypatch.setattr("gen.write.Output.write", fail)
     result = run_cli("render", MINIMAL, "-o", tmp_path / "out")
     assert result.exit_code == 1
     assert result.stderr == f"error: {tmp_path / 'out'}: cannot write the output: the disk went away\n"

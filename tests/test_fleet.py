@@ -4,6 +4,7 @@ terminal, and the benchmark's synthetic manifests are valid."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import subprocess
@@ -130,4 +131,4 @@ def test_spares_of_deleted_output_directories_are_pruned(tmp_path: Path):
     assert run_cli("render", changed, "-o", tmp_path / "kept", "--cache-dir", cache).exit_code == 0
     spares = [p for p in (cache / "spares").iterdir() if p.is_dir()]
     assert len(spares) == 1
-    assert (spares[0].with_suffix(".origin")).read_text() == str(tmp_path / "kept")
+    assert json.loads((spares[0].with_suffix(".origin")).read_text())["out_dir"] == str(tmp_path / "kept")

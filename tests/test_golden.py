@@ -63,7 +63,8 @@ def test_offboarded_tenants_get_no_folder_and_leave_both_lists(example_out: Path
 
 def test_lock_file_lists_every_file_with_its_digest(example_out: Path):
     lock = json.loads((example_out / ".plgen-lock.json").read_text())
-    assert set(lock) == {"tool_version", "template_release", "manifest_sha256", "files"}
+    # identities: each Terraform resource's address and Azure identity (issue 13, tests/test_identities.py)
+    assert set(lock) == {"tool_version", "template_release", "manifest_sha256", "files", "identities"}
     files = tree(example_out)
     del files[".plgen-lock.json"]
     import hashlib

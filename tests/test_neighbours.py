@@ -58,7 +58,10 @@ def test_created_load_balancer_and_rdp_nat_rule(example_out: Path):
     probe = found[("azurerm_lb_probe", "westeurope")]
     assert (literal(probe["protocol"]), probe["port"], "request_path" in probe) == ("Tcp", 8443, False)
     region = (example_out / "provider/terraform/region-westeurope.tf").read_text()
-    assert "azurerm_lb.westeurope.frontend_ip_configuration[0].id" in region
+    # the link service's frontend id is formed by name: inserting a frontend cannot shift it
+    assert 'load_balancer_frontend_ip_configuration_ids = [local.lb_frontend_ids_westeurope["fe-app"]]' in region
+    assert '"${azurerm_lb.westeurope.id}/frontendIPConfigurations/${name}"' in region
+    assert "frontend_ip_configuration[0]" not in region
     assert 'data "azurerm_lb"' not in region  # created, not looked up
 
 

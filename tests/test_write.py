@@ -108,6 +108,10 @@ def test_check_and_diff_report_drift_without_writing(example_out: Path, tmp_path
     assert result.exit_code == 1
     assert '-  "request_message": "tenant=acme order=4471"' in result.stdout
     assert '+  "request_message": "tenant=acme order=4472"' in result.stdout
+    # the lock's hash churn is summed up in one line, not shown
+    assert ("# .plgen-lock.json: 3 file digests changed, manifest_sha256 changes "
+            "(its diff is not shown)") in result.stdout.splitlines()
+    assert "a/.plgen-lock.json" not in result.stdout and '"manifest_sha256"' not in result.stdout
     result = run_cli("render", manifest, "-o", example_out, "--check", "--format", "json")
     payload = json.loads(result.stdout)
     assert payload["status"] == "drift" and "tenants/acme/terraform/terraform.tfvars.json" in payload["changed"]

@@ -8,25 +8,26 @@ planned in `provider`, the tenants in `tenants`, and the files in `files`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..errors import Location, ManifestError, Problem
 from ..manifest import Manifest
-from .files import (APPROVALS_FILE, PROVIDER_BICEP, PROVIDER_TERRAFORM, OutputFile, provider_files,
-                    tenant_dir, tenant_files, vpn_tenant_files)
+from .files import APPROVALS_FILE, PROVIDER_BICEP, PROVIDER_TERRAFORM, OutputFile, tenant_dir
 from .provider import provider_plan, routed_tenant_ids
 from .provider_model import (BackendListenerPlan, BackendPlan, CreatedLoadBalancerPlan, FrontendPlan, LbRulePlan,
                              LinkServicePlan, MonitoringPlan, NatGatewayPlan, NatIpPlan, ProviderPlan, RegionPlan,
                              VpnConnectionPlan, VpnGatewayPlan, deployment_parameters)
 from .tenants import APPROVALS_FORMAT, BICEP_PARAMETER_NAMES, TenantPlan, VpnTenantPlan, approvals_data, tenant_plan, vpn_tenant_plan
+from .units import PROVIDER_UNIT, ServicePlan, Unit, provider_unit, tenant_unit, unit_of
 
 __all__ = [
     "APPROVALS_FILE", "APPROVALS_FORMAT", "BICEP_PARAMETER_NAMES", "PROVIDER_BICEP", "PROVIDER_TERRAFORM",
     "BackendListenerPlan", "BackendPlan", "CreatedLoadBalancerPlan", "FrontendPlan", "LbRulePlan", "LinkServicePlan",
-    "MonitoringPlan", "NatGatewayPlan", "NatIpPlan", "OutputFile", "Plan", "ProviderPlan", "RegionPlan", "TenantPlan",
-    "VpnConnectionPlan", "VpnGatewayPlan", "VpnTenantPlan", "approvals_data", "build_plan", "deployment_parameters",
-    "routed_tenant_ids", "tenant_dir",
+    "MonitoringPlan", "NatGatewayPlan", "NatIpPlan", "OutputFile", "PROVIDER_UNIT", "Plan", "ProviderPlan", "RegionPlan",
+    "ServicePlan", "TenantPlan", "Unit", "VpnConnectionPlan", "VpnGatewayPlan", "VpnTenantPlan", "approvals_data",
+    "build_plan", "deployment_parameters", "routed_tenant_ids", "tenant_dir", "unit_of",
 ]
 
 # Names no file: renaming or moving the manifest must not rewrite every generated file (the
@@ -42,7 +43,7 @@ class Plan:
     ports: tuple[int, ...]
     provider: ProviderPlan
     tenants: tuple[TenantPlan, ...]
-    files: tuple[OutputFile, ...]
+    units: tuple[Unit, ...]  # the provider and the tenants selected (all of them without --only)
     only: tuple[str, ...] = ()
     vpn_tenants: tuple[VpnTenantPlan, ...] = ()
     approvals: Mapping[str, Any] = field(default_factory=dict)
@@ -52,6 +53,23 @@ class Plan:
     @property
     def header(self) -> str:
         return HEADER
+
+    @functools.cached_property
+    def service(self) -> ServicePlan:
+        return ServicePlan(HEADER, self.service_name, self.fqdn, self.ports, self.support_email, self.support_url,
+                           self.provider.proxy_protocol)
+
+    @functools.cached_property
+    def files(self) -> tuple[OutputFile, ...]:
+        """Every file of every unit, by path."""
+        return self.files_of(unit.name for unit in self.units)
+
+    def files_of(self, unit_names: Iterable[str]) -> tuple[OutputFile, ...]:
+        """The files of the named units, by path (listing a tenant's files costs: an
+        incremental render lists only the units it renders)."""
+        wanted = set(unit_names)
+        return tuple(sorted((spec for unit in self.units if unit.name in wanted for spec in unit.files()),
+                            key=lambda spec: spec.path))
 
 
 def build_plan(manifest: Manifest, manifest_name: str, only: tuple[str, ...] = ()) -> Plan:
@@ -73,23 +91,24 @@ def build_plan(manifest: Manifest, manifest_name: str, only: tuple[str, ...] = (
     vpn_tenants = tuple(vpn_tenant_plan(manifest, provider, t) for t in sorted(manifest.tenants, key=lambda t: t.id)
                         if t.connectivity == "vnet_to_vnet" and t.state != "offboarded")
     _check_unique_identifiers(manifest_name, provider)
-    plan = Plan(
+    approvals = approvals_data(manifest, provider)
+    units = (provider_unit(provider, approvals),) + tuple(sorted(
+        (tenant_unit(tenant) for tenant in selected + tuple(t for t in vpn_tenants if not only or t.id in only)),
+        key=lambda unit: unit.name))
+    return Plan(
         manifest_name=manifest_name,
         service_name=manifest.service.name,
         fqdn=manifest.service.fqdn,
         ports=tuple(manifest.service.ports),
         provider=provider,
         tenants=tenants,
-        files=(),
+        units=units,
         only=tuple(sorted(set(only))),
-        approvals=approvals_data(manifest, provider),
+        approvals=approvals,
         vpn_tenants=vpn_tenants,
         support_email=manifest.service.support.email if manifest.service.support else None,
         support_url=manifest.service.support.url if manifest.service.support else None,
     )
-    files = provider_files(plan) + tuple(f for tenant in selected for f in tenant_files(plan, tenant)) + tuple(
-        f for tenant in vpn_tenants if not only or tenant.id in only for f in vpn_tenant_files(plan, tenant))
-    return Plan(**{**plan.__dict__, "files": tuple(sorted(files, key=lambda f: f.path))})
 
 
 def _check_unique_identifiers(manifest_name: str, provider: ProviderPlan) -> None:

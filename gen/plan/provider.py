@@ -14,20 +14,23 @@ from .provider_model import (BackendListenerPlan, BackendPlan, CreatedLoadBalanc
 
 def provider_plan(manifest: Manifest) -> ProviderPlan:
     regions = []
+    members_of: dict[str | None, list] = {}  # link service -> its tenants, grouped once (not per link service)
+    for tenant in manifest.tenants:
+        if tenant.state != "offboarded":
+            members_of.setdefault(tenant_link_service(manifest, tenant), []).append(tenant)
     for region in sorted(manifest.provider.regions, key=lambda r: r.location):
         link_services = []
         for link_service in sorted(region.link_services, key=lambda ls: ls.name):
-            members = [t for t in manifest.tenants
-                       if tenant_link_service(manifest, t) == link_service.name and t.state != "offboarded"]
+            members = members_of.get(link_service.name, [])
             if manifest.provider.visibility == "public":
                 visibility: tuple[str, ...] = ("*",)
             else:
                 visibility = tuple(sorted({s for t in members for s in t.subscriptions}))
             auto = tuple(sorted({s for t in members if t.state == "active" and t.approval == "auto" for s in t.subscriptions}))
-            if isinstance(link_service.nat_ips, int):
-                nat_ips = tuple(NatIpPlan(f"nat-ip-{i + 1}", i == 0, None) for i in range(link_service.nat_ips))
-            else:
-                nat_ips = tuple(NatIpPlan(f"nat-ip-{i + 1}", i == 0, ip) for i, ip in enumerate(link_service.nat_ips))
+            addresses = ((None,) * link_service.nat_ips if isinstance(link_service.nat_ips, int)
+                         else tuple(link_service.nat_ips))
+            names = link_service.nat_ip_names or [f"nat-ip-{i + 1}" for i in range(len(addresses))]
+            nat_ips = tuple(NatIpPlan(name, i == 0, ip) for i, (name, ip) in enumerate(zip(names, addresses)))
             link_services.append(LinkServicePlan(
                 name=link_service.name,
                 tf_id=tf_identifier(link_service.name),
@@ -40,6 +43,7 @@ def provider_plan(manifest: Manifest) -> ProviderPlan:
                 alias=link_service.alias,
                 tenant_ids=tuple(sorted(t.id for t in members)),
                 endpoints=sum(planned_endpoints(t) for t in members),
+                existing=link_service.existing,
             ))
         created_lb = _created_lb_plan(manifest, region)
         regions.append(RegionPlan(
@@ -58,6 +62,7 @@ def provider_plan(manifest: Manifest) -> ProviderPlan:
             vpn_gateway=_vpn_plan(manifest, region),
             backend=_backend_plan(manifest, region, created_lb) if manifest.service.proxy_protocol else None,
             routed_tenant_ids=routed_tenant_ids(manifest, region.location),
+            nat_subnet_existing=region.nat_subnet.existing,
         ))
     monitoring = manifest.provider.monitoring
     return ProviderPlan(
@@ -82,7 +87,7 @@ def _nat_gateway_plan(manifest: Manifest, region) -> NatGatewayPlan | None:
         return None
     names = generated_region_names(manifest.service.name, region.location, gateway.public_ips)
     return NatGatewayPlan(names["nat_gateway"], names["nat_gateway_public_ips"], gateway.idle_timeout_minutes,
-                          tuple(sorted(set(gateway.subnets))))
+                          tuple(sorted(set(gateway.subnets))), existing=gateway.existing)
 
 
 def _created_lb_plan(manifest: Manifest, region) -> CreatedLoadBalancerPlan | None:
@@ -104,6 +109,7 @@ def _created_lb_plan(manifest: Manifest, region) -> CreatedLoadBalancerPlan | No
         nat_rules=tuple(LbRulePlan(r.name, r.frontend, r.frontend_port, r.backend_port)
                         for r in sorted(create.inbound_nat_rules, key=lambda r: r.name)),
         routed_frontend=routed,
+        existing=region.load_balancer.existing,
     )
 
 
@@ -168,4 +174,5 @@ def _vpn_plan(manifest: Manifest, region) -> VpnGatewayPlan | None:
         active_active=vpn.active_active,
         gateway_subnet_prefix=vpn.gateway_subnet_prefix,
         connections=tuple(connections),
+        existing=vpn.existing,
     )

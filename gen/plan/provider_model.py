@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -28,6 +29,7 @@ class LinkServicePlan:
     alias: str | None
     tenant_ids: tuple[str, ...]
     endpoints: int
+    existing: bool = False  # adopted: imported, never created
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class NatGatewayPlan:
     public_ip_names: tuple[str, ...]
     idle_timeout_minutes: int
     subnets: tuple[str, ...]
+    existing: bool = False  # adopted with its public IPs and associations
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,7 @@ class CreatedLoadBalancerPlan:
     probe_interval_seconds: int = azure.PROBE_INTERVAL_SECONDS
     probe_threshold: int = azure.PROBE_THRESHOLD
     zones: tuple[str, ...] = azure.ZONES
-
-    def frontend_index(self, name: str) -> int:
-        return [f.name for f in self.frontends].index(name)
+    existing: bool = False  # adopted with its frontend subnet, pool, probe and rules
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class VpnGatewayPlan:
     active_active: bool
     gateway_subnet_prefix: str
     connections: tuple[VpnConnectionPlan, ...]
+    existing: bool = False  # adopted with its GatewaySubnet and public IPs
 
     @property
     def gateway_id_suffix(self) -> str:
@@ -149,6 +151,7 @@ class RegionPlan:
     vpn_gateway: VpnGatewayPlan | None = None
     backend: BackendPlan | None = None
     routed_tenant_ids: tuple[str, ...] = ()
+    nat_subnet_existing: bool = False  # adopted: imported, never created
 
     @property
     def bicep_vnet_writers(self) -> tuple[str, ...]:
@@ -195,9 +198,29 @@ class ProviderPlan:
     monitoring: MonitoringPlan | None = None
     zones: tuple[str, ...] = azure.ZONES  # public IPs and created load balancer frontends
 
-    @property
+    @functools.cached_property
     def link_services(self) -> tuple[LinkServicePlan, ...]:
         return tuple(ls for region in self.regions for ls in region.link_services)
+
+    @functools.cached_property
+    def link_service_by_name(self) -> dict[str, LinkServicePlan]:
+        return {ls.name: ls for ls in self.link_services}
+
+    @property
+    def adopted(self) -> tuple[str, ...]:
+        """What the manifest says exists already (`existing`), as the provider's guide names it."""
+        found = []
+        for region in self.regions:
+            if region.nat_subnet_existing:
+                found.append(f"NAT subnet {region.nat_subnet_name} ({region.location})")
+            if region.created_load_balancer and region.created_load_balancer.existing:
+                found.append(f"load balancer {region.load_balancer_name} with its frontend subnet, pool, probe and rules")
+            if region.nat_gateway and region.nat_gateway.existing:
+                found.append(f"NAT gateway {region.nat_gateway.name} with its public IPs")
+            if region.vpn_gateway and region.vpn_gateway.existing:
+                found.append(f"VPN gateway {region.vpn_gateway.name} with GatewaySubnet and its public IPs")
+            found += [f"link service {ls.name}" for ls in region.link_services if ls.existing]
+        return tuple(found)
 
     def tfvars(self) -> dict[str, Any]:
         values: dict[str, Any] = {"tags": dict(self.tags)}

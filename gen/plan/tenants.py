@@ -29,6 +29,8 @@ class SitePlan:
     resource_group_name: str | None
     subnet_id: str | None
     private_ip: str | None
+    existing: bool = False  # adopted: the module imports the endpoint instead of creating it
+    connection_name: str | None = None  # an adopted endpoint's own; else the tenant's
 
     @property
     def tfvars_path(self) -> str:
@@ -74,7 +76,7 @@ class TenantPlan:
         values: dict[str, Any] = {
             "subscription_id": site.subscription_id,
             "endpoint_name": site.endpoint_name,
-            "connection_name": self.connection_name,
+            "connection_name": site.connection_name or self.connection_name,
             "dns_zone_name": self.dns_zone_name,
             "dns_link_name": site.dns_link_name,
         }
@@ -202,7 +204,7 @@ def vpn_tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> VpnTe
 
 def tenant_plan(manifest: Manifest, provider: ProviderPlan, tenant) -> TenantPlan:
     link_service_name = tenant_link_service(manifest, tenant)
-    link_service = next(ls for ls in provider.link_services if ls.name == link_service_name)
+    link_service = provider.link_service_by_name[link_service_name]
     endpoints = [(None, tenant.endpoint)] if not tenant.endpoint_sites else [(site.name, site) for site in tenant.endpoint_sites]
     return TenantPlan(
         id=tenant.id,
@@ -228,13 +230,16 @@ def _site_plan(manifest: Manifest, tenant, name: str | None, endpoint) -> SitePl
     match = SUBNET_ID_RE.fullmatch(endpoint.subnet_id) if endpoint is not None else None
     endpoint_name = generated_endpoint_name(manifest.service.name, tenant.id, name)
     assert name_problem("private_endpoint", endpoint_name) is None, endpoint_name  # validated in gen.validate
+    existing = endpoint.existing if endpoint is not None else None
     return SitePlan(
         name=name,
         subscription_id=match["subscription"] if match else tenant.subscriptions[0],
-        endpoint_name=endpoint_name,
+        endpoint_name=existing.name if existing else endpoint_name,
         dns_link_name=f"{endpoint_name}-dns",
         location=endpoint.location if endpoint else None,
         resource_group_name=endpoint.resource_group if endpoint else None,
         subnet_id=endpoint.subnet_id if endpoint else None,
         private_ip=endpoint.private_ip if endpoint else None,
+        existing=existing is not None,
+        connection_name=existing.connection_name if existing else None,
     )

@@ -18,6 +18,7 @@ from ..load import Document, PathKey
 from ..manifest import Manifest
 from .common import (LIMIT_MARK, MAX_ENDPOINTS_PER_LINK_SERVICE, MAX_LINK_SERVICES_PER_LB, MAX_NAT_IPS,
                      MAX_SUBSCRIPTIONS_PER_LIST, SMALLEST_SUBNET_PREFIX, Finding, TaggedFinding)
+from .adoption import _adoption_rules
 from .names import _name_rules
 from .network import _region_rules, usable_addresses
 
@@ -106,7 +107,7 @@ def _yaml_kind(value: Any) -> str:
 
 def semantic_findings(manifest: Manifest) -> Iterator[TaggedFinding]:
     for path, message in [*_service_rules(manifest), *_name_rules(manifest), *_region_rules(manifest), *_tenant_rules(manifest),
-                          *_link_service_limits(manifest)]:
+                          *_link_service_limits(manifest), *_adoption_rules(manifest)]:
         is_limit = message.startswith(LIMIT_MARK)
         yield path, message.removeprefix(LIMIT_MARK), is_limit
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location, Problem, VerificationError
-from ..plan import BICEP_PARAMETER_NAMES, Plan, VpnTenantPlan
+from ..plan import BICEP_PARAMETER_NAMES, PROVIDER_UNIT, OutputFile, Plan, VpnTenantPlan, tenant_dir, unit_of
 from . import facts as facts_module
 from . import bicep, cache, hcl, oracle
 from .terraform import ParsedModule, reference_problems, schema_problems
@@ -36,7 +36,11 @@ class Report:
     reused: int = 0
     units: int = 0
     cached: int = 0
+    rendered: int | None = None  # files rendered this run (None: all of them)
     problems: list[Problem] = field(default_factory=list)
+    # what the oracle read of the provider's link services (None if the provider was not
+    # among the files): kept so that a later run leaving the provider as it is can use it
+    link_services: dict | None = None
 
 
 def _sha(text: str) -> str:
@@ -44,12 +48,15 @@ def _sha(text: str) -> str:
 
 
 class Verifier:
-    def __init__(self, plan: Plan, files: dict[str, str], context: dict[str, str] | None = None):
+    def __init__(self, plan: Plan, files: dict[str, str], context: dict[str, str] | None = None,
+                 specs: tuple[OutputFile, ...] | None = None, link_services: dict | None = None):
         self.plan = plan
         self.files = files
         self.context = context if context is not None else files  # the whole rendered tree
         self.report = Report(files=len(files))
-        self.specs = {spec.path: spec for spec in plan.files}
+        self.specs = {spec.path: spec for spec in (plan.files if specs is None else specs)}
+        self.known_link_services = link_services
+        self.parse_cache: cache.ParseCache | None = None
         self.parsed_by_sha: dict[str, dict[str, Any] | None] = {}
         self.problems_by_sha: dict[str, list[str]] = {}
 
@@ -86,7 +93,10 @@ class Verifier:
         self.report.units = len(parsed_modules) + len(bicep_units)
         for path, message in facts_module.equivalence_problems(self.plan, self.files, parsed_modules, bicep_units):
             self.fail(path, message)
-        for path, message in oracle.problems(self.files, parsed_modules, bicep_units, self.context):
+        link_services = oracle.read_link_services(self.context, parsed_modules)
+        self.report.link_services = link_services
+        for path, message in oracle.problems(self.files, parsed_modules, bicep_units, self.context,
+                                             link_services if link_services is not None else self.known_link_services):
             self.fail(path, f"Azure would refuse or misbehave: {message}")
         return self.report
 
@@ -148,11 +158,16 @@ class Verifier:
     def _check_once(self, path: str, text: str, analyse) -> None:
         """Parse and check each distinct content once; identical files share the verdict."""
         sha = _sha(text)
+        known = self.parse_cache.get(sha) if self.parse_cache is not None and sha not in self.problems_by_sha else None
+        if known is not None:
+            self.parsed_by_sha[sha], self.problems_by_sha[sha] = known
         if sha in self.problems_by_sha:
             self.report.reused += 1
         else:
             self.report.parsed += 1
             self.parsed_by_sha[sha], self.problems_by_sha[sha] = analyse(text)
+            if self.parse_cache is not None:
+                self.parse_cache.add(sha, text, self.parsed_by_sha[sha], self.problems_by_sha[sha])
         for message in self.problems_by_sha[sha]:
             self.fail(path, message)
 
@@ -186,44 +201,54 @@ def _analyse_bicep(text: str) -> tuple["bicep.BicepFile | None", list[str]]:
     return parsed, problems
 
 
-def verify(plan: Plan, files: dict[str, str], *, jobs: int | None = None, cache_dir: Path | None = None,
-           templates: Path | None = None, reuse: bool = True) -> Report:
+def verify(plan: Plan, files: dict[str, str], *, specs: tuple[OutputFile, ...] | None = None,
+           jobs: int | None = None, cache_dir: Path | None = None, templates: Path | None = None,
+           reuse: bool = True, link_services: dict | None = None) -> Report:
     """Raise VerificationError naming every failed file and check; else return the report.
+
+    `files` are the rendered files of `specs` (default: all the plan's files). An incremental
+    render passes only the units it rendered, with the provider's `link_services` from the
+    run that last verified the provider when the provider is not among them.
 
     With a cache directory, the digests of units that pass are recorded, and (with reuse)
     units whose digest (see gen.verify.cache) passed before are not checked again; every other
-    unit is checked in full.
+    unit is checked in full, with small Terraform and Bicep files already parsed and checked
+    in an earlier run (same bytes, same build) taken from the parse cache.
     """
+    specs = plan.files if specs is None else specs
     digests: dict[str, str] = {}
     todo = files
     store = None
     if cache_dir is not None:
         store = cache.VerdictCache(cache_dir, cache.namespace(templates))
-        digests = _unit_digests(plan, files)
+        digests = _unit_digests(plan, files, specs)
         if reuse:
-            todo = {path: text for path, text in files.items() if digests[cache.unit_of(path)] not in store}
-    report = Verifier(plan, todo, files).run()
+            todo = {path: text for path, text in files.items() if digests[unit_of(path)] not in store}
+    verifier = Verifier(plan, todo, files, specs, link_services)
+    if store is not None and reuse:
+        verifier.parse_cache = cache.ParseCache(cache_dir, cache.namespace(templates))
+    report = verifier.run()
     report.files, report.cached = len(files), len(files) - len(todo)
     if report.problems:
         raise VerificationError(report.problems)
     if store is not None:
         store.save(set(digests.values()))
+        if verifier.parse_cache is not None:
+            verifier.parse_cache.save()
     return report
 
 
-def _unit_digests(plan: Plan, files: dict[str, str]) -> dict[str, str]:
+def _unit_digests(plan: Plan, files: dict[str, str], specs: tuple[OutputFile, ...]) -> dict[str, str]:
+    """Each unit's verdict digest: its files' bytes, and the plan facts and data its checks
+    compare them with (grouped in one pass: per-unit filtering would be quadratic)."""
     by_unit: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for path in sorted(files):
-        by_unit[cache.unit_of(path)].append((path, _sha(files[path])))
-    facts = facts_module.plan_facts(plan, {t.id for t in plan.tenants})
-    data = {spec.path: spec.data for spec in plan.files if spec.data is not None}
-    digests = {}
-    for unit, unit_files in by_unit.items():
-        if unit == "provider":
-            unit_facts = {k: v for k, v in facts.items() if k.startswith("link service ")}
-        else:
-            tenant_unit = f"tenant {unit.split('/')[1]}"
-            unit_facts = {k: v for k, v in facts.items() if k == tenant_unit or k.startswith(f"{tenant_unit} site ")}
-        unit_data = [data.get(path) for path, _ in unit_files]
-        digests[unit] = cache.unit_digest(plan.header, unit_files, [unit_facts, unit_data])
-    return digests
+        by_unit[unit_of(path)].append((path, _sha(files[path])))
+    tenant_ids = {unit.split("/")[1] for unit in by_unit if unit != PROVIDER_UNIT}
+    unit_facts: dict[str, dict] = defaultdict(dict)
+    for key, value in facts_module.plan_facts(plan, tenant_ids, include_provider=PROVIDER_UNIT in by_unit).items():
+        owner = PROVIDER_UNIT if key.startswith("link service ") else tenant_dir(key.split(" ")[1])
+        unit_facts[owner][key] = value
+    data = {spec.path: spec.data for spec in specs if spec.data is not None}
+    return {unit: cache.unit_digest(plan.header, unit_files, [unit_facts[unit], [data.get(p) for p, _ in unit_files]])
+            for unit, unit_files in by_unit.items()}

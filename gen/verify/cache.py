@@ -1,25 +1,24 @@
 """Verdict cache: units (the provider, each tenant) whose exact bytes and plan facts were
 already verified are not verified again.
 
-A unit's digest covers the tool version, the verifier's source, the template release, both
-reference files, the
-header line, every file of the unit (path and content hash) and the plan's facts and data
-for it, so any change to any input of a check gives a new digest. Only passing verdicts are
+A unit's digest covers the build fingerprint (plgen's version and source, the templates and the
+reference files: gen.resources.build_fingerprint), the header line, every file of the unit
+(path and content hash) and the plan's facts and data for it, so any change to any input of a
+check gives a new digest. Only passing verdicts are
 stored. The store is one text file of digests per namespace under the cache directory
 (default: $XDG_CACHE_HOME/plgen or ~/.cache/plgen), replaced atomically.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
-from .. import __version__
-from ..resources import file_sha256, reference_file, template_release
+from ..resources import build_fingerprint
 
 MAX_DIGESTS = 200_000
 
@@ -29,29 +28,8 @@ def default_cache_dir() -> Path:
     return Path(base) / "plgen"
 
 
-@functools.cache
-def verifier_digest() -> str:
-    """The verifier's own source: a changed check must not trust verdicts of the old one,
-    even before the version number moves."""
-    hasher = hashlib.sha256()
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        hasher.update(source.name.encode() + b"\0" + source.read_bytes())
-    return hasher.hexdigest()
-
-
 def namespace(templates: Path | None = None) -> str:
-    parts = [
-        __version__,
-        verifier_digest(),
-        template_release(templates) if templates else template_release(),
-        file_sha256(reference_file("azurerm-provider-schema.json")),
-        file_sha256(reference_file("bicep-types.json")),
-    ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
-
-
-def unit_of(path: str) -> str:
-    return "/".join(path.split("/", 2)[:2]) if path.startswith("tenants/") else "provider"
+    return build_fingerprint(templates)[:32]
 
 
 def unit_digest(header: str, files: list[tuple[str, str]], facts: object) -> str:
@@ -87,3 +65,44 @@ class VerdictCache:
             os.replace(temp, self.path)
         except OSError:
             pass  # the cache is an optimisation: a read-only home must not fail a render
+
+
+class ParseCache:
+    """Small Terraform and Bicep files as parsed and checked before, by content digest, under
+    the build fingerprint: the consumer module every tenant shares is parsed once, not again in
+    each run that renders a tenant. Only files that passed their checks are kept."""
+
+    MAX_ENTRIES = 64
+    MAX_TEXT = 64 * 1024  # the provider's files (access lists of thousands) are not worth keeping
+
+    def __init__(self, directory: Path | None, space: str):
+        self.path = (directory / f"{space}.parsed") if directory else None
+        self.entries: dict[str, tuple] = {}
+        self.added = False
+        if self.path and self.path.exists():
+            try:
+                entries = pickle.loads(self.path.read_bytes())
+                self.entries = entries if isinstance(entries, dict) else {}
+            except Exception:  # noqa: BLE001 - a damaged cache only costs time
+                self.entries = {}
+
+    def get(self, sha: str) -> tuple | None:
+        return self.entries.get(sha)
+
+    def add(self, sha: str, text: str, parsed: object, problems: list[str]) -> None:
+        if parsed is not None and not problems and len(text) <= self.MAX_TEXT and sha not in self.entries:
+            self.entries[sha] = (parsed, problems)
+            self.added = True
+
+    def save(self) -> None:
+        if self.path is None or not self.added:
+            return
+        kept = dict(list(self.entries.items())[-self.MAX_ENTRIES:])  # the newest
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".parsed-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pickle.dumps(kept))
+            os.replace(temp, self.path)
+        except OSError:
+            pass

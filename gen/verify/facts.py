@@ -263,7 +263,19 @@ def equivalence_problems(plan: Plan, files: dict[str, str], modules: dict[str, P
         yield unit_path(unit), f"{unit}: {message}"
     for unit, message in compare(terraform, bicep, "the Terraform", "the Bicep"):
         yield unit_path(unit), f"{unit}: {message}"
+    yield from _identity_address_problems(plan, modules)
     if PROVIDER_TERRAFORM in modules and PROVIDER_BICEP in bicep_units:
         variables = json.loads(files.get(f"{PROVIDER_TERRAFORM}/terraform.tfvars.json", "{}"))
         for message in behaviour.equivalence_problems(modules[PROVIDER_TERRAFORM], variables, bicep_units[PROVIDER_BICEP]):
             yield PROVIDER_TERRAFORM, message
+
+
+def _identity_address_problems(plan: Plan, modules: dict[str, ParsedModule]) -> Iterator[tuple[str, str]]:
+    """Every resource block is one of the identity table's, at its address (issue 13)."""
+    from ..plan.identities import plan_resources
+    from .refactoring import address_problems
+
+    expected: dict[str, set[str]] = {}
+    for resource in plan_resources(plan, set(modules)):
+        expected.setdefault(resource.unit, set()).add(resource.address)
+    yield from address_problems(expected, modules)

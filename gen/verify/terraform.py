@@ -45,6 +45,9 @@ class ParsedModule:
     outputs: dict[str, dict] = field(default_factory=dict)
     modules: dict[str, dict] = field(default_factory=dict)
     where: dict[tuple, str] = field(default_factory=dict)
+    moved: list[tuple[str, dict]] = field(default_factory=list)  # (file, block)
+    imports: list[tuple[str, dict]] = field(default_factory=list)
+    terraform_blocks: dict[str, list[dict]] = field(default_factory=dict)  # file -> its terraform {} blocks
 
     @classmethod
     def from_files(cls, files: dict[str, dict[str, Any]]) -> "ParsedModule":
@@ -73,6 +76,10 @@ class ParsedModule:
             for top in parsed.get("module", []):
                 for label, body in top.items():
                     module.modules[_label(label)] = body
+            module.moved += [(name, block) for block in parsed.get("moved", [])]
+            module.imports += [(name, block) for block in parsed.get("import", [])]
+            if parsed.get("terraform"):
+                module.terraform_blocks[name] = list(parsed["terraform"])
         return module
 
 
@@ -218,6 +225,10 @@ def reference_problems(module: ParsedModule) -> Iterator[str]:
                 problem = _resolve(module, ref, iterators)
                 if problem:
                     yield f"{where}: {problem}"
+    if module.moved or module.imports:
+        from .refactoring import block_problems
+
+        yield from block_problems(module)
 
 
 def _resolve(module: ParsedModule, ref: tuple[str, ...], iterators: set[str]) -> str | None:

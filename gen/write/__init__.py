@@ -22,16 +22,23 @@ spare tree, recovery), osfs (writer lock, exchange, links: the OS-specific parts
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Iterator
 
-from .changes import Changes, Scope, changes, lock_for, refuse_edited_and_foreign, scope_for, wanted_files
+from ..plan import unit_of
+from .changes import (Changes, Scope, changes, in_scope, lock_for, lock_header, refuse_edited_and_foreign, scope_for,
+                      wanted_files)
 from .disk import LOCK_FILE, Disk, StatIndex, check_relative
 from .osfs import LOCK_WAIT_SECONDS, crash_point, exclusive, fail
-from .swap import STAGING_MARK, Progress, recover, spare_path, swap_in
+from . import cachedir
+from .swap import STAGING_MARK, Progress, SpareContents, busy_mark, recover, spare_path, swap_in
 
-__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Progress", "STAGING_MARK", "Scope", "compare", "exclusive",
-           "lock_for", "scope_for", "write"]
+__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "compare",
+           "exclusive", "lock_for", "lock_header", "scope_for", "write"]
 
 
 def _no_progress(stage: str, done: int = 0, total: int = 0) -> None:
@@ -69,41 +76,185 @@ def _is_junction(path: Path) -> bool:
     return getattr(os.path, "isjunction", lambda _: False)(path)
 
 
+class Output:
+    """One output directory as a render sees it: scanned once (the stat walk), with the state
+    of plgen's last writes (the stat index, gen.write.disk.StatIndex) and, when writing, the
+    one-writer lock held from before the scan until the end, so that what the scan saw stays
+    true while the render decides what to skip.
+
+    Use: `with Output.open(out_dir, cache_dir, writing=True) as output:` then
+    `unchanged_units`, and `write` or `compare` once.
+    """
+
+    def __init__(self, out_dir: Path, cache_dir: Path | None, writing: bool):
+        self.out_dir = out_dir
+        self.writing = writing
+        self.index = StatIndex(cache_dir, out_dir)
+        self.disk = Disk(out_dir, self.index)
+        self.cache_dir = cache_dir
+        self._spare: tuple | None = None  # (spare path, SpareContents fields) after a swap
+
+    @classmethod
+    @contextmanager
+    def open(cls, out_dir: Path | str, cache_dir: Path | None, *, writing: bool) -> Iterator["Output"]:
+        out_dir = output_dir(out_dir)
+        if not writing:
+            yield cls(out_dir, cache_dir, writing)
+            return
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive(out_dir):
+            recover(out_dir)
+            _refuse_non_directory(out_dir)
+            yield cls(out_dir, cache_dir, writing)
+
+    def unchanged_units(self, digests: dict[str, str]) -> dict[str, int]:
+        """Units whose input digest is the one last rendered, verified and found on disk, and
+        whose files all keep the stat plgen recorded (none edited, replaced or deleted since),
+        with their number of files. Nothing is unchanged if the lock file was touched."""
+        if not self._lock_untouched():
+            return {}
+        stats, entries = self.disk.snapshot.files, self.index.entries
+        unchanged = {}
+        for name, digest in digests.items():
+            record = self.index.units.get(name)
+            if record is None or record[0] != digest:
+                continue
+            for path in record[1]:
+                st, entry = stats.get(path), entries.get(path)
+                if st is None or entry is None or entry[0] != st.st_size or entry[1] != st.st_mtime_ns \
+                        or entry[2] != st.st_ino:
+                    break
+            else:
+                unchanged[name] = len(record[1])
+        return unchanged
+
+    def known_units(self) -> set[str]:
+        """The units the state lists (those of the lock, when unchanged_units trusts it)."""
+        return set(self.index.units)
+
+    def lock_header(self) -> dict | None:
+        """The lock file's header as plgen wrote or read it, if the lock is untouched since."""
+        return dict(self.index.lock[1]) if self._lock_untouched() else None
+
+    def _lock_untouched(self) -> bool:
+        lock_st = self.disk.snapshot.files.get(LOCK_FILE)
+        return lock_st is not None and bool(self.index.lock) and tuple(self.index.lock[0]) == StatIndex.key(lock_st)
+
+    def link_services(self) -> dict | None:
+        if self.index.link_services is None:
+            return None
+        try:
+            return pickle.loads(self.index.link_services)
+        except Exception:  # noqa: BLE001 - a damaged state only costs a check; never trust it
+            return None
+
+    def compare(self, files: dict[str, str], *, scope: Scope = None, lock: dict | None = None,
+                diff: bool = False) -> Changes:
+        """What writing `files` (and `lock`) would change; writes nothing to out_dir."""
+        old_lock = self.disk.lock(trusted=self._lock_untouched())
+        wanted, shas = wanted_files(files, lock, old_lock, scope)
+        self._remember(old_lock, scope, files, shas, None, set())
+        return changes(self.disk, wanted, shas, old_lock, scope, diff)
+
+    def _remember(self, old_lock: dict, scope: Scope, files: dict[str, str], shas: dict[str, str],
+                  written: dict[str, tuple] | None, removed: set[str]) -> None:
+        self._old_lock, self._scope, self._files = old_lock, scope, files
+        self._shas, self._written, self._removed = shas, written, removed
+
+    def old_lock(self) -> dict:
+        """The lock file as it is (parsed once; shared: do not change it)."""
+        return self.disk.lock(trusted=self._lock_untouched())
+
+    def lock_units(self) -> set[str]:
+        """The units the lock file lists, if it is untouched since plgen wrote or checked it."""
+        return set(self.index.lock[2]) if self._lock_untouched() else set()
+
+    def write(self, files: dict[str, str], lock: dict, *, scope: Scope = None, force: bool = False,
+              jobs: int | None = None, progress: Progress = _no_progress) -> Changes:
+        """Bring out_dir to exactly `files` (within scope) plus the lock, atomically."""
+        assert self.writing, "opened for reading"
+        for path in files:
+            check_relative(self.out_dir, path)
+        disk = self.disk
+        # (the lock's own paths are checked when it is read)
+        old_lock = disk.lock(checked=files, trusted=self._lock_untouched())
+        wanted, shas = wanted_files(files, lock, old_lock, scope)
+        _refuse_links(disk, wanted)
+        found = changes(disk, wanted, shas, old_lock, scope, diff=False)
+        if not force:
+            refuse_edited_and_foreign(self.out_dir, found)
+        crash_point("compared")
+        written = None
+        if found.drift:
+            spare = spare_path(self.cache_dir, self.out_dir)
+            recorded = SpareContents(*self.index.spare) if self.index.spare else None
+            written, old_tree_kept = swap_in(disk, wanted, found, jobs or os.cpu_count() or 1, progress, spare,
+                                             recorded)
+            contents = SpareContents.of(spare, disk.snapshot) if spare is not None and old_tree_kept else None
+            # () records that nothing is known of the spare
+            self._spare = (spare, tuple(getattr(contents, f.name) for f in dataclasses.fields(contents)) if contents else ())
+        self._remember(old_lock, scope, files, shas, written, set(found.removed))
+        return found
+
+    def _save(self, entries: dict[str, tuple], units: dict[str, tuple], lock: tuple, link_services: bytes | None) -> None:
+        spare = self._spare
+        self.index.save(entries, units, lock, link_services, spare[1] if spare else None)
+        if spare and spare[0] is not None:
+            with suppress(OSError):
+                busy_mark(spare[0]).unlink()  # what the state says of the spare is true again
+        if self.cache_dir is not None:
+            spare_bytes = sum(st.st_size for st in self.disk.snapshot.files.values()) if spare and spare[1] else None
+            cachedir.note_use(self.cache_dir, self.out_dir, spare_bytes)
+            max_age, max_size = cachedir.limits_from_environment()
+            cachedir.prune(self.cache_dir, max_age_days=max_age, max_size=max_size, keep=self.out_dir, measure=False,
+                           protect_recent=True)
+
+    def record(self, found: Changes, digests: dict[str, str], lock_header: dict, link_services: dict | None) -> None:
+        """Remember, in the state, the units just rendered and verified (`digests`) whose files
+        are now on disk as rendered, forget units the lock no longer lists, keep the rest.
+        After `write` every rendered unit is on disk; after `compare` only those without drift
+        or hand edits are."""
+        differing = set(found.added) | set(found.changed) | set(found.removed) | set(found.edited)
+        partial = self._scope is not None and self._lock_untouched()
+        if self.writing:
+            entries = self.disk.index_entries(self._shas, self._written, self._removed, partial)
+        else:
+            entries = self.disk.index_entries({p: s for p, s in self.disk.shas.items()
+                                               if s is not None and p not in differing}, None, partial=partial)
+        rendered: dict[str, list[str]] = {name: [] for name in digests}
+        for path in self._files:
+            rendered[unit_of(path)].append(path)
+        if partial:  # the units the lock listed, but those in scope that were not rendered again
+            lock_units = {name for name in self.index.lock[2] if not in_scope(f"{name}/", self._scope)} | set(rendered)
+        else:
+            lock_units = {unit_of(p) for p in self._old_lock.get("files", {}) if not in_scope(p, self._scope)} | set(rendered)
+        units = {name: record for name, record in self.index.units.items() if name in lock_units and name not in digests}
+        for name, digest in digests.items():
+            if self.writing or not differing.intersection(rendered[name]):
+                units[name] = (digest, tuple(sorted(rendered[name])))
+        lock_entry = entries.get(LOCK_FILE)
+        if lock_entry is None or (not self.writing and LOCK_FILE in differing):
+            lock, units = (), {}  # the lock on disk is not the one rendered: trust no unit
+        else:
+            lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), tuple(sorted(lock_units)))
+        pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
+        self._save(entries, units, lock, pickled)
+
 def compare(out_dir: Path, files: dict[str, str], *, scope: Scope = None, lock: dict | None = None, diff: bool = False,
             cache_dir: Path | None = None) -> Changes:
     """What writing `files` (and `lock`) would change under out_dir; writes nothing."""
-    out_dir = output_dir(out_dir)
-    disk = Disk(out_dir, StatIndex(cache_dir, out_dir))
-    old_lock = disk.lock()
-    wanted, shas = wanted_files(files, lock, old_lock, scope)
-    return changes(disk, wanted, shas, old_lock, scope, diff)
+    with Output.open(out_dir, cache_dir, writing=False) as output:
+        return output.compare(files, scope=scope, lock=lock, diff=diff)
 
 
 def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = None, force: bool = False,
           cache_dir: Path | None = None, jobs: int | None = None, progress: Progress = _no_progress) -> Changes:
     """Bring out_dir to exactly `files` (within scope) plus the lock, atomically."""
-    out_dir = output_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for path in files:
-        check_relative(out_dir, path)
-    with exclusive(out_dir):
-        recover(out_dir)
-        _refuse_non_directory(out_dir)
-        index = StatIndex(cache_dir, out_dir)
-        disk = Disk(out_dir, index)
-        # (the lock's own paths are checked when it is read)
-        old_lock = disk.lock(checked=files)
-        wanted, shas = wanted_files(files, lock, old_lock, scope)
-        _refuse_links(disk, wanted)
-        found = changes(disk, wanted, shas, old_lock, scope, diff=False)
-        if not force:
-            refuse_edited_and_foreign(out_dir, found)
-        crash_point("compared")
-        if found.drift:
-            written = swap_in(disk, wanted, found, jobs or os.cpu_count() or 1, progress, spare_path(cache_dir, out_dir))
-            index.save(disk.index_entries(shas, written))
-        elif disk.read_count:
-            index.save(disk.index_entries(shas, None))
+    with Output.open(out_dir, cache_dir, writing=True) as output:
+        found = output.write(files, lock, scope=scope, force=force, jobs=jobs, progress=progress)
+        if found.drift or output.disk.read_count:
+            # a render that did not go through unit digests: no unit is known to be current
+            output._save(output.disk.index_entries(output._shas, output._written, output._removed), {}, (), None)
         return found
 
 
@@ -112,4 +263,3 @@ def _refuse_links(disk: Disk, wanted: dict[str, bytes]) -> None:
         link = disk.snapshot.through_link(path)
         if link is not None:
             raise fail(disk.out_dir, "is a symbolic link; plgen does not write through links (remove it)", link)
-

@@ -4,6 +4,7 @@ directory, which files were edited by hand, and the unified diffs for --diff."""
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,13 +50,18 @@ def in_scope(path: str, scope: Scope) -> bool:
     return scope is None or path.startswith(scope)
 
 
-def lock_for(rendered, templates: Path | None = None) -> dict:
+def lock_header(manifest_sha256: str, templates: Path | None = None) -> dict:
+    """The lock file's entries besides the file list."""
     return {
         "tool_version": __version__,
         "template_release": template_release(templates) if templates else template_release(),
-        "manifest_sha256": rendered.manifest_sha256,
-        "files": {path: sha(text.encode("utf-8")) for path, text in sorted(rendered.files.items())},
+        "manifest_sha256": manifest_sha256,
     }
+
+
+def lock_for(rendered, templates: Path | None = None) -> dict:
+    return {**lock_header(rendered.manifest_sha256, templates),
+            "files": {path: sha(text.encode("utf-8")) for path, text in sorted(rendered.files.items())}}
 
 
 def _merged_lock(old_lock: dict, lock: dict, scope: Scope) -> dict:
@@ -97,7 +103,8 @@ def changes(disk: Disk, wanted: dict[str, bytes], wanted_sha: dict[str, str], ol
             found.unchanged += 1
             continue
         if diff:
-            found.diffs[path] = _unified(path, disk.read(path) if current else None, wanted[path])
+            found.diffs[path] = (_lock_summary(old_lock, wanted[path]) if path == LOCK_FILE
+                                 else _unified(path, disk.read(path) if current else None, wanted[path]))
     for path in sorted(listed):
         if path not in wanted and in_scope(path, scope) and disk.exists(path):
             found.removed.append(path)
@@ -116,6 +123,18 @@ def refuse_edited_and_foreign(out_dir: Path, found: Changes) -> None:
                          "move it away or re-run with --force to overwrite it") for path in found.foreign]
     if problems:
         raise WriteError(problems)
+
+
+def _lock_summary(old_lock: dict, new: bytes) -> str:
+    """--diff shows what changes, not the lock's hash churn: one line says what of it moves."""
+    lock = json.loads(new)
+    old_files, new_files = old_lock.get("files", {}), lock.get("files", {})
+    changed = sum(1 for path, digest in new_files.items() if old_files.get(path, digest) != digest)
+    counts = [(changed, "changed"), (len(new_files.keys() - old_files.keys()), "added"),
+              (len(old_files.keys() - new_files.keys()), "removed")]
+    parts = [f"{number} file digest{'s' if number != 1 else ''} {what}" for number, what in counts if number]
+    parts += [f"{key} changes" for key in sorted(lock.keys() - {"files"}) if lock.get(key) != old_lock.get(key)]
+    return f"# {LOCK_FILE}: {', '.join(parts) or 'formatting changes'} (its diff is not shown)\n"
 
 
 def _unified(path: str, old: bytes | None, new: bytes | None) -> str:

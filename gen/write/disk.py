@@ -84,22 +84,44 @@ class Snapshot:
 
 
 class StatIndex:
-    """(size, mtime_ns, inode) -> sha256 of the files plgen wrote, kept in the cache directory
-    per output directory. A file whose stat still matches is not read again."""
+    """What plgen knows of one output directory from its last writes, kept in the cache
+    directory (never in the output directory, which is committed):
+
+    - entries: path -> (size, mtime_ns, inode, sha256) of each file plgen wrote, as git's index
+      does: a file whose stat still matches is not read again;
+    - units: unit name -> (input digest, its paths), for the units last rendered, verified and
+      found on disk (gen.plan.units): one whose digest and files' stats still match is not
+      rendered, verified or hashed again;
+    - lock: the lock file's stat key and header (tool version, template release, manifest
+      digest) when it was written or checked;
+    - link_services: the provider's link services as the oracle read them (pickled), for
+      checking tenants rendered while the provider is not;
+    - spare: what the spare tree holds (gen.write.swap.SpareContents fields), so that the next
+      write need not scan it.
+    """
+
+    FORMAT = 2
 
     def __init__(self, cache_dir: Path | None, out_dir: Path):
         self.path = None
         self.entries: dict[str, list] = {}
+        self.units: dict[str, tuple] = {}
+        self.lock: tuple = ()  # (stat key, sorted header items), or () when unknown
+        self.link_services: bytes | None = None
+        self.spare: tuple | None = None
         if cache_dir is not None:
             key = hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
             # marshal: ten times faster than JSON for 100k entries; its format is tied to
             # the Python version, which is therefore part of the name
             self.path = cache_dir / f"index-{key}.py{sys.version_info[0]}{sys.version_info[1]}.marshal"
             try:
-                entries = marshal.loads(self.path.read_bytes())
-                self.entries = entries if isinstance(entries, dict) else {}
-            except (OSError, ValueError, EOFError, TypeError):
-                self.entries = {}
+                state = marshal.loads(self.path.read_bytes())
+                if isinstance(state, dict) and state.get("format") == self.FORMAT:
+                    self.entries, self.units = state["files"], state["units"]
+                    self.lock, self.link_services = state["lock"], state["link_services"]
+                    self.spare = state["spare"]
+            except (OSError, ValueError, EOFError, TypeError, KeyError):
+                pass  # a damaged or older index only costs time
 
     @staticmethod
     def key(st: os.stat_result) -> tuple:
@@ -109,13 +131,21 @@ class StatIndex:
         entry = self.entries.get(path)
         return entry[3] if entry and entry[:3] == self.key(st) else None
 
-    def save(self, entries: dict[str, tuple]) -> None:
-        if self.path is None or entries == self.entries:
+    def save(self, entries: dict[str, tuple], units: dict[str, tuple] | None = None, lock: tuple | None = None,
+             link_services: bytes | None = None, spare: tuple | None = None) -> None:
+        """Replace the state (None: keep that part as it is); callers save only after a run
+        that changed something or read files."""
+        state = {"format": self.FORMAT, "files": entries,
+                 "units": self.units if units is None else units,
+                 "lock": self.lock if lock is None else lock,
+                 "link_services": self.link_services if link_services is None else link_services,
+                 "spare": self.spare if spare is None else spare}
+        if self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            temp.write_bytes(marshal.dumps(entries))
+            temp.write_bytes(marshal.dumps(state))
             os.replace(temp, self.path)
         except OSError:
             pass  # an optimisation only
@@ -127,6 +157,8 @@ class Disk:
         self.snapshot = Snapshot.scan(out_dir)
         self.index = index
         self.read_count = 0  # files whose stat did not match the index and were read
+        self._lock: dict | None = None
+        self._lock_paths_checked = False
         self.shas: dict[str, str | None] = {}
 
     def exists(self, path: str) -> bool:
@@ -152,26 +184,45 @@ class Disk:
     def read(self, path: str) -> bytes:
         return (self.out_dir / path).read_bytes()
 
-    def lock(self, checked: dict | set = frozenset()) -> dict:
-        """The previous lock file (its paths checked, except those in `checked`)."""
+    def lock(self, checked: dict | set = frozenset(), trusted: bool = False) -> dict:
+        """The previous lock file, read once (its paths checked, except those in `checked`;
+        none if `trusted`: the lock is the one plgen wrote and checked, untouched since). A
+        fleet's lock is tens of megabytes: callers share the parsed value and must not change
+        it."""
         if LOCK_FILE not in self.snapshot.files:
             return {"files": {}}
-        try:
-            lock = json.loads(self.read(LOCK_FILE).decode("utf-8"))
-            files = lock["files"]
-            if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-                raise ValueError("files is not a map of path to sha256")
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
-            raise fail(self.out_dir, f"unreadable lock file ({err}); restore it from version control", LOCK_FILE) from None
-        for path in files:
-            if path not in checked:
-                check_relative(self.out_dir, path)
-        return lock
+        if self._lock is None:
+            try:
+                lock = json.loads(self.read(LOCK_FILE))
+                files = lock["files"]
+                if not isinstance(files, dict) or not (trusted or all(
+                        isinstance(k, str) and isinstance(v, str) for k, v in files.items())):
+                    raise ValueError("files is not a map of path to sha256")
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+                raise fail(self.out_dir, f"unreadable lock file ({err}); restore it from version control", LOCK_FILE) from None
+            self._lock = lock
+        if not trusted and not self._lock_paths_checked:
+            for path in self._lock["files"]:
+                if path not in checked:
+                    check_relative(self.out_dir, path)
+            self._lock_paths_checked = not checked
+        return self._lock
 
-    def index_entries(self, shas: dict[str, str], written: dict[str, tuple] | None) -> dict[str, tuple]:
-        """The new stat index: files just written, and unchanged generated files (hard links
-        keep their size, mtime and inode)."""
-        entries: dict[str, tuple] = {}
+    def index_entries(self, shas: dict[str, str], written: dict[str, tuple] | None,
+                      gone: set[str] | frozenset = frozenset(), partial: bool = False) -> dict[str, tuple]:
+        """The new stat index: files just written, unchanged generated files (hard links keep
+        their size, mtime and inode), and the entries of files this run did not compare (an
+        incremental render's untouched units) that are still there, unless `gone`. `partial`:
+        update the loaded index in place (in proportion to the changes; entries of files
+        deleted by hand outside the scope stay until a full run drops them)."""
+        # (a carried entry whose file has changed since is harmless: lookups compare the stat)
+        if partial:
+            entries = self.index.entries
+            for path in gone:
+                entries.pop(path, None)
+        else:
+            entries = {path: entry for path, entry in self.index.entries.items()
+                       if path not in shas and path not in gone and path in self.snapshot.files}
         for path, digest in shas.items():
             if written is not None and path in written:
                 entries[path] = written[path] + (digest,)

@@ -4,13 +4,14 @@ it; and recovery after a run that was killed part way."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .cachedir import output_key
 from .changes import Changes
 from .disk import Disk, Snapshot, StatIndex
 from .osfs import O_BINARY, crash_point, exchange, link_or_copy, previous_path
@@ -40,6 +41,7 @@ def spare_path(cache_dir: Path | None, out_dir: Path) -> Path | None:
 
     The spare must be on the output directory's file system (the swap is a rename) and is
     kept in the cache directory, never beside out/, so it cannot end up in a repository.
+    (gen.write.cachedir records whose it is and prunes it.)
     """
     if cache_dir is None:
         return None
@@ -48,60 +50,87 @@ def spare_path(cache_dir: Path | None, out_dir: Path) -> Path | None:
         spares.mkdir(parents=True, exist_ok=True)
         if os.stat(spares).st_dev != os.stat(out_dir.parent).st_dev:
             return None
-        _prune_orphaned_spares(spares)
-        spare = spares / hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
-        # beside the spare, never inside it (the spare becomes the live tree)
-        spare.with_suffix(".origin").write_text(str(out_dir), encoding="utf-8")
     except OSError:
         return None
-    return spare
+    return spares / output_key(out_dir)
 
 
-def _prune_orphaned_spares(spares: Path) -> None:
-    """Spares whose output directory no longer exists only hold disk space: remove them."""
-    for origin in spares.glob("*.origin"):
+@dataclass(frozen=True)
+class SpareContents:
+    """What a spare holds, as recorded when it became the spare: the tree the swap replaced,
+    as the write's own scan saw it (so the next write need not scan the spare again)."""
+
+    root: tuple[int, int]  # (st_dev, st_ino) of the spare's directory
+    files: dict[str, int]  # path -> inode
+    dirs: tuple[str, ...]
+    links: tuple[str, ...]
+    others: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spare: Path, old_tree: Snapshot) -> "SpareContents | None":
         try:
-            if not Path(origin.read_text(encoding="utf-8")).is_dir():
-                shutil.rmtree(origin.with_suffix(""), ignore_errors=True)
-                origin.unlink()
+            st = os.stat(spare)
         except OSError:
-            continue
+            return None
+        return cls((st.st_dev, st.st_ino), {p: s.st_ino for p, s in old_tree.files.items()}, tuple(old_tree.dirs),
+                   tuple(old_tree.links), tuple(old_tree.others))
+
+    def snapshot_of(self, spare: Path) -> Snapshot | None:
+        """The spare's contents, if the spare is still the directory recorded and no write was
+        interrupted while changing it (its busy mark would still be there)."""
+        try:
+            st = os.stat(spare)
+        except OSError:
+            return None
+        if (st.st_dev, st.st_ino) != self.root or busy_mark(spare).exists():
+            return None
+        return Snapshot(spare, dict(self.files), dict.fromkeys(self.dirs, 0), set(self.links), set(self.others))
+
+
+def busy_mark(spare: Path) -> Path:
+    """Exists while a write changes the spare: what was recorded of it is then void."""
+    return spare.with_suffix(".busy")
 
 
 def swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, progress: Progress,
-            spare: Path | None) -> dict[str, tuple]:
+            spare: Path | None, spare_contents: SpareContents | None = None) -> tuple[dict[str, tuple], bool]:
     """Bring a staging tree to the new content and exchange it with out_dir in one rename.
 
     The staging tree is the spare (the tree before last, kept from the previous swap) when
     there is one: only what differs from the new tree is touched, so a run costs in
-    proportion to its changes. Without a spare it is built from nothing. Either way the old
-    tree, after the exchange, becomes the next spare (or is removed when there is no place
-    for one). Returns the stat index entries of the files written.
+    proportion to its changes (with `spare_contents`, recorded when it became the spare, it
+    is not even scanned). Without a spare it is built from nothing. Either way the old tree,
+    after the exchange, becomes the next spare (or is removed when there is no place for
+    one). Returns the stat index entries of the files written, and whether the spare now
+    holds the tree this write replaced (`disk.snapshot`).
     """
     out_dir = disk.out_dir
     staging = spare if spare is not None and out_dir.is_dir() else \
         out_dir.parent / f".{out_dir.name}{STAGING_MARK}{os.getpid()}"
+    known = spare_contents.snapshot_of(staging) if spare_contents is not None and staging == spare else None
+    if spare is not None:
+        busy_mark(spare).touch()
     swapped = False
     try:
-        written = _build_staging(disk, staging, wanted, changes, jobs, progress)
+        written = _build_staging(disk, staging, wanted, changes, jobs, progress, known)
         exchange(staging, out_dir)
         crash_point("exchanged")
         swapped = True
     finally:
         if not swapped and staging != spare and staging.exists():
             _remove_tree(staging, jobs)
-    _keep_old_tree_as_spare(out_dir, staging, spare, jobs)
-    return written
+    old_tree_kept = _keep_old_tree_as_spare(out_dir, staging, spare, jobs)
+    return written, old_tree_kept
 
 
 def _build_staging(disk: Disk, staging: Path, wanted: dict[str, bytes], changes: Changes, jobs: int,
-                   progress: Progress) -> dict[str, tuple]:
+                   progress: Progress, known: Snapshot | None) -> dict[str, tuple]:
     out_dir, snapshot = disk.out_dir, disk.snapshot
     replaced = set(changes.added) | set(changes.changed) | set(changes.removed)
     to_write = sorted(set(changes.added) | set(changes.changed))
     to_link = sorted(p for p in snapshot.files if p not in replaced)
     dirs = _final_dirs(snapshot, set(to_link) | set(to_write) | snapshot.links, set(changes.removed))
-    current = _staging_snapshot(staging, jobs)
+    current = known if known is not None else _staging_snapshot(staging, jobs)
     if out_dir.is_dir():
         shutil.copymode(out_dir, staging)
     _prune(staging, current, set(to_link) | set(to_write), snapshot, dirs)
@@ -135,20 +164,25 @@ def _copy_links(out_dir: Path, staging: Path, snapshot: Snapshot, current: Snaps
             os.symlink(os.readlink(out_dir / path), staging / path)
 
 
-def _keep_old_tree_as_spare(out_dir: Path, staging: Path, spare: Path | None, jobs: int) -> None:
+def _keep_old_tree_as_spare(out_dir: Path, staging: Path, spare: Path | None, jobs: int) -> bool:
+    """Whether the spare now holds the old tree."""
     if spare is not None and not spare.exists() and not staging.exists():
         # A first render (nothing to exchange with): prime the spare now, with hard links
         # only, so that the next change already costs in proportion to itself.
         _prime_spare(out_dir, spare, jobs)
+        return False
     if staging != spare and staging.exists():
         # After the exchange `staging` holds the old tree: it becomes the spare, or goes.
         if spare is not None and not spare.exists():
             try:
                 os.rename(staging, spare)
+                return True
             except OSError:
                 _remove_tree(staging, jobs)
         else:
             _remove_tree(staging, jobs)
+        return False
+    return staging == spare
 
 
 def _prime_spare(out_dir: Path, spare: Path, jobs: int) -> None:

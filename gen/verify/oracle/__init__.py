@@ -57,7 +57,9 @@ def _values_files(files: dict[str, str], index: dict[str, dict[str | None, str]]
     return found or {None: {}}
 
 
-def _link_services(files: dict[str, str], modules: dict[str, ParsedModule]) -> dict[str, terraform.LinkService] | None:
+def read_link_services(files: dict[str, str], modules: dict[str, ParsedModule]) -> dict[str, terraform.LinkService] | None:
+    """The link services the provider's Terraform creates, by lower-cased name (None when
+    `files` hold no provider Terraform)."""
     module = modules.get(PROVIDER_TERRAFORM)
     if module is None:
         parsed = {posixpath.basename(p): hcl.parse(t) for p, t in sorted(files.items())
@@ -70,12 +72,16 @@ def _link_services(files: dict[str, str], modules: dict[str, ParsedModule]) -> d
 
 
 def problems(files: dict[str, str], modules: dict[str, ParsedModule], bicep_units: dict[str, BicepUnit],
-             context: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+             context: dict[str, str] | None = None,
+             link_services: dict[str, terraform.LinkService] | None = None) -> Iterator[tuple[str, str]]:
     """(path, message) for every rule the rendered `files` break. `modules` and `bicep_units`
     are their parsed Terraform and Bicep; `context` is the whole rendered tree (a subset may be
-    checked while the provider's link services are read from the rest)."""
+    checked while the provider's link services are read from the rest). `link_services`: what
+    read_link_services found in the provider's files, when the caller already has it (an
+    incremental render that leaves the provider as it is keeps it from the last one)."""
     context = context if context is not None else files
-    link_services = _link_services(context, modules)
+    if link_services is None:
+        link_services = read_link_services(context, modules)
     index, context_index = _values_index(files), _values_index(context)
     memo: dict[tuple, list] = {}  # identical modules (every tenant's) share their parsed files
     for directory, module in sorted(modules.items()):

@@ -14,11 +14,17 @@ resource "azurerm_subnet" "pls_nat_westeurope" {
   private_link_service_network_policies_enabled = false
 }
 
+# Frontend ids by name, as Azure forms them: a frontend added before another must not shift
+# the id a Private Link Service sees (a changed frontend id replaces the service: new alias).
+locals {
+  lb_frontend_ids_westeurope = { for name in azurerm_lb.westeurope.frontend_ip_configuration[*].name : name => "${azurerm_lb.westeurope.id}/frontendIPConfigurations/${name}" }
+}
+
 resource "azurerm_private_link_service" "pls_contoso_api_weu_1" {
   name                                        = "pls-contoso-api-weu-1"
   resource_group_name                         = "rg-contoso-api"
   location                                    = "westeurope"
-  load_balancer_frontend_ip_configuration_ids = [azurerm_lb.westeurope.frontend_ip_configuration[0].id]
+  load_balancer_frontend_ip_configuration_ids = [local.lb_frontend_ids_westeurope["fe-app"]]
   proxy_protocol_enabled                      = true
   tags                                        = var.tags
 
