@@ -29,10 +29,13 @@ test: $(VENV)/.installed-test
 	bash tests/system-deps.sh
 	$(BIN)/python -m pytest -q
 
-# Regenerate the committed JSON Schemas (manifest, `plgen changes --format json`) and the example rendering.
+# Regenerate the committed JSON Schemas (manifest, a manifest directory's provider and tenant files, `plgen changes --format json`, `plgen release-preview --format json`) and the example rendering.
 schema: $(VENV)/.installed
 	$(BIN)/plgen schema -o schemas/manifest.schema.json
+	$(BIN)/plgen schema provider -o schemas/provider.schema.json
+	$(BIN)/plgen schema tenant -o schemas/tenant.schema.json
 	$(BIN)/plgen schema changes -o schemas/changes.schema.json
+	$(BIN)/plgen schema release-preview -o schemas/release-preview.schema.json
 
 example: $(VENV)/.installed
 	$(BIN)/plgen render $(EXAMPLE) -o out --no-cache

@@ -6,7 +6,6 @@ The CLI is a thin layer over these functions; they raise gen.errors exceptions a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -15,11 +14,12 @@ from typing import TYPE_CHECKING, Mapping
 
 import jinja2
 
-from . import guard, load, plan as plan_stage, refactor, render as render_stage, validate as validate_stage, verify as verify_stage, write as write_stage
-from .errors import Location, Problem, TemplatesError, WriteError
+from . import directory, guard, load, plan as plan_stage, refactor, render as render_stage, validate as validate_stage, verify as verify_stage, write as write_stage
+from .errors import Location, ManifestError, Problem, TemplatesError, WriteError
 from .manifest import Manifest
 from .quoting import json_text
 from .resources import build_fingerprint
+from . import unit_releases  # issue 12: the release each kept unit was rendered with
 
 if TYPE_CHECKING:
     from .capacity import BackendVms, LinkServiceCapacity
@@ -36,6 +36,7 @@ class Rendered:
     unchanged_units: Mapping[str, int] = field(default_factory=dict)  # units not rendered -> their file count
     hazards: tuple = ()  # issue 13: gen.guard.Hazard of this render against the previous lock
     notes: tuple[str, ...] = ()  # ... and what the guard could not do, once
+    manifest_files: Mapping[str, str] | None = None  # a manifest directory: each file's sha256 (for the lock)
 
 
 def manifest_name(path: str | Path) -> str:
@@ -43,7 +44,8 @@ def manifest_name(path: str | Path) -> str:
 
 
 def load_manifest(path: str | Path) -> tuple[Manifest, load.Document]:
-    document = load.load_file(path)
+    """A manifest file, standard input ("-") or a manifest directory, loaded and validated."""
+    document = directory.load_manifest(path)
     return validate_stage.validate(document), document
 
 
@@ -70,8 +72,7 @@ def render_loaded(manifest: Manifest, document: load.Document, manifest_name: st
     progress("verify")
     report = verify_stage.verify(the_plan, files, jobs=jobs, cache_dir=cache_dir, templates=templates,
                                  reuse=reuse_verdicts)
-    digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
-    return Rendered(the_plan, files, digest, report)
+    return Rendered(the_plan, files, document.manifest_sha256(), report, manifest_files=document.manifest_files)
 
 
 def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False, diff: bool = False,
@@ -94,8 +95,8 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
         check_templates(templates, the_plan)
     fingerprint = build_fingerprint(templates)
     digests = {unit.name: unit.digest(the_plan.service, fingerprint) for unit in the_plan.units}
-    manifest_sha = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
-    header = write_stage.lock_header(manifest_sha, templates)
+    manifest_sha = document.manifest_sha256()
+    header = write_stage.lock_header(manifest_sha, templates, document.manifest_files)
     with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff)) as output:
         unchanged = output.unchanged_units(digests) if incremental and cache_dir is not None else {}
         gone = output.lock_units() - set(digests) if unchanged and not only else set()
@@ -103,7 +104,7 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
         skipped = sum(unchanged.values())
         if not todo and not gone and output.lock_header() == header:
             report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
-            return (Rendered(the_plan, {}, manifest_sha, report, unchanged),
+            return (Rendered(the_plan, {}, manifest_sha, report, unchanged, manifest_files=document.manifest_files),
                     write_stage.Changes(unchanged=skipped + 1))  # + the lock file
         specs = the_plan.files_of(todo)
         # issue 13: identities in the lock, moved blocks, and the replacement guard (gen.guard, gen.refactor)
@@ -119,9 +120,12 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
         report.rendered = len(files)
         report.files += skipped
         report.cached += skipped
-        rendered = Rendered(the_plan, files, manifest_sha, report, unchanged, tuple(outcome.hazards), tuple(outcome.notes))
+        notes = tuple(outcome.notes) + (manifest_file_notes(output.old_lock(), document) if check or diff else ())
+        rendered = Rendered(the_plan, files, manifest_sha, report, unchanged, tuple(outcome.hazards), notes,
+                            document.manifest_files)
         scope = write_stage.scope_for(the_plan) if not unchanged else tuple(sorted(f"{n}/" for n in {*todo, *gone}))
-        lock = {**write_stage.lock_for(rendered, templates), refactor.LOCK_KEY: outcome.refactoring.section}
+        lock = {**write_stage.lock_for(rendered, templates), refactor.LOCK_KEY: outcome.refactoring.section,
+                **unit_releases.lock_entry(output.old_lock(), header["template_release"], todo, scope)}
         if check or diff:
             found = output.compare(files, scope=scope, lock=lock, diff=diff)
         else:
@@ -130,6 +134,19 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
             output.record(found, {name: digests[name] for name in todo}, header, report.link_services)
         found.unchanged += skipped
     return rendered, found
+
+
+def manifest_file_notes(old_lock: Mapping, document: load.Document) -> tuple[str, ...]:
+    """For --check and --diff of a manifest directory: which of its files changed since the
+    output was rendered (from the lock's `manifest_files`)."""
+    if document.manifest_files is None:
+        return ()
+    before = old_lock.get("manifest_files")
+    if not isinstance(before, dict):
+        return ("the output was not rendered from a manifest directory (its lock lists no manifest files)",) \
+            if old_lock.get("files") else ()
+    summary = directory.file_changes(before, document.manifest_files)
+    return (f"manifest files changed since the output was rendered: {summary}",) if summary else ()
 
 
 def check_templates(directory: Path, the_plan: plan_stage.Plan) -> None:
@@ -214,6 +231,27 @@ def manifest_schema_text() -> str:
     return json_text(manifest_schema())
 
 
+def directory_schema_text(which: str) -> str:
+    """The JSON Schema of a manifest directory's provider file (`provider`: plgen.yaml) or of
+    a tenant file (`tenant`: one tenant, or a list of them)."""
+    import pydantic
+
+    from .manifest import ProviderFile, Tenant
+
+    if which == "provider":
+        schema = ProviderFile.model_json_schema(mode="validation")
+        title = "plgen manifest directory: the provider file (plgen.yaml), format version 1"
+    else:
+        schema = pydantic.TypeAdapter(Tenant | list[Tenant]).json_schema(mode="validation")
+        schema["description"] = ("A tenant file of a manifest directory (tenants/**/*.yaml): one tenant, in a file "
+                                 "named after its id, or a list of tenants.")
+        title = "plgen manifest directory: a tenant file, format version 1"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://plgen.invalid/schemas/{which}.schema.json"
+    schema["title"] = title
+    return json_text(schema)
+
+
 def changes_schema_text() -> str:
     """The JSON Schema of `plgen changes --format json` (schemas/changes.schema.json)."""
     from .review import json_schema
@@ -263,9 +301,80 @@ def bundle_tenants(path: str | Path, tenant_ids: tuple[str, ...], out_dir: Path)
     return written
 
 
+def release_preview(path: str | Path, templates: Path, base_templates: Path | None = None, *, jobs: int | None = None,
+                    cache_dir: Path | None = None, reuse: bool = True,
+                    progress: write_stage.Progress = write_stage._no_progress):
+    """`plgen release-preview`: the manifest rendered and verified with both templates
+    directories, compared. Returns a gen.review.release_model.ReleaseReport; nothing is written."""
+    from .review import release
+
+    return release.preview(path, templates, base_templates, jobs=jobs, cache_dir=cache_dir, reuse=reuse,
+                           progress=progress)
+
+
+def release_preview_schema_text() -> str:
+    """The JSON Schema of `plgen release-preview --format json` (schemas/release-preview.schema.json)."""
+    from .review.release_model import json_schema
+
+    return json_text(json_schema())
+
+
+def bundle_changed_since(path: str | Path, tenant_ids: tuple[str, ...], ref: str):
+    """`plgen bundle --changed-since REF`: the bundles that changed since REF (a lock file, an
+    output directory or a git revision), each with its CHANGES.md. Returns a
+    gen.bundle_upgrade.Upgrade; nothing is written (see write_bundles)."""
+    from . import bundle_upgrade
+
+    return bundle_upgrade.changed_since(path, tenant_ids, ref)
+
+
+def write_bundles(upgrade, out_dir: Path) -> dict[str, Path]:
+    from . import bundle_upgrade
+
+    return bundle_upgrade.write(upgrade, out_dir)
+
+
 def capacity_report(path: str | Path, backend_vms: BackendVms | None = None) -> list[LinkServiceCapacity]:
     """`backend_vms`: the backend VM counts given, or None when none is known."""
     from . import capacity
 
-    document = load.load_file(path)
+    document = directory.load_manifest(path)
     return capacity.report(validate_stage.validate(document, enforce_limits=False), backend_vms)
+
+
+def split_manifest(path: str | Path, target: Path):
+    """`plgen split`: write the manifest file `path` as a manifest directory `target`. Returns
+    gen.convert.Converted (its files and warnings)."""
+    from . import convert, editing
+
+    if directory.is_manifest_directory(path):
+        directory.check_manifest(path)
+        raise ManifestError(Problem(Location(str(path)), "is a manifest directory already; `plgen join` makes one "
+                                                              "file of it"))
+    document = load.load_file(path)
+    validate_stage.validate(document)
+    origin = os.path.dirname(os.path.abspath(path)) if str(path) != load.STDIN else os.getcwd()
+    converted = convert.split_document(document, origin, os.path.abspath(target))
+    editing.write_new_tree(Path(target), converted.files)
+    return converted
+
+
+def join_manifest(path: str | Path, target: str | Path):
+    """`plgen join`: the manifest directory `path` as one manifest file, written to `target`
+    (a new file) unless `target` is "-". Returns gen.convert.Converted ({"": text})."""
+    from . import convert, editing
+
+    directory.check_manifest(path)
+    if not directory.is_manifest_directory(path):
+        raise ManifestError(Problem(Location(str(path)), "is a manifest file already; `plgen split` makes a "
+                                                              "directory of it"))
+    files, problems = directory.read_tree(Path(path))
+    if problems:
+        raise ManifestError(problems)
+    document = directory.compose(files, str(path))
+    validate_stage.validate(document)
+    folder = os.getcwd() if str(target) == load.STDIN else os.path.dirname(os.path.abspath(target))
+    converted = convert.join_directory(document, {p: raw.decode("utf-8") for p, raw in files.items()}, folder)
+    if str(target) != load.STDIN:
+        editing.write_new_file(Path(target), converted.files[""])
+    return converted

@@ -45,7 +45,7 @@ class Decision:
 
 def expected_tenants(source: Path) -> dict[str, Any]:
     """The link services and their tenants, from a manifest or from provider/approvals.json."""
-    if source.suffix == ".json":
+    if source.suffix == ".json" and not source.is_dir():
         try:
             data = json.loads(source.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:

@@ -7,7 +7,6 @@ Exit codes: 0 success / up to date; 1 invalid manifest, failed verification, or 
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 import time
@@ -16,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, api, load
+from . import __version__, api, directory, load
+from .cli_common import _count, _emit, _fail, _os_error_text
 from .errors import Location, PlgenError, Problem
 from .verify.cache import default_cache_dir
 
@@ -59,39 +59,13 @@ class ProgressBar:
             sys.stderr.flush()
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _emit(output_format: str, payload: dict, text: str) -> None:
-    if output_format == "json":
-        click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
-    elif text:
-        click.echo(text)
-
-
-def _fail(err: PlgenError, output_format: str = "text", extra: dict | None = None) -> None:
-    """Report every problem once: as JSON on stdout, or as text lines on stderr."""
-    if output_format == "json":
-        click.echo(json.dumps({"status": "error", **(extra or {}), "errors": [p.as_dict() for p in err.problems]},
-                              indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        for problem in err.problems:
-            click.echo(f"error: {problem}", err=True)
-    sys.exit(err.exit_code)
-
-
-def _os_error_text(err: OSError) -> str:
-    # OSErrors raised by libraries (jinja's TemplateNotFound is one) may carry no strerror
-    return err.strerror or str(err) or type(err).__name__
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="plgen", message="%(prog)s %(version)s")
 def main() -> None:
     """plgen: Azure Private Link provider and consumer IaC from one tenant manifest.
 
-    MANIFEST is a YAML file, or - for standard input. Exit codes: 0 success, 1 invalid manifest,
+    MANIFEST is a YAML file, a manifest directory (plgen.yaml and tenants/, see `plgen split`),
+    or - for standard input. Exit codes: 0 success, 1 invalid manifest,
     failed verification or drift, 2 usage error.
 
     \b
@@ -120,8 +94,10 @@ def validate(manifest: str, output_format: str) -> None:
         _fail(err, output_format)
     tenants = len(parsed.tenants)
     services = sum(len(r.link_services) for r in parsed.provider.regions)
-    _emit(output_format, {"status": "valid", "tenants": tenants, "link_services": services},
-          f"{document.source}: valid ({_count(tenants, 'tenant')}, {_count(services, 'link service')})")
+    files = {} if document.manifest_files is None else {"files": len(document.manifest_files)}
+    _emit(output_format, {"status": "valid", "tenants": tenants, "link_services": services, **files},
+          f"{manifest if files else document.source}: valid ({_count(tenants, 'tenant')}, "
+          f"{_count(services, 'link service')}{', ' + _count(files['files'], 'file') if files else ''})")
 
 
 @main.command(short_help="Render, verify and atomically write a manifest's output.")
@@ -238,19 +214,32 @@ def _hazard_report(rendered: api.Rendered, allowed: tuple[str, ...], output_form
 
 @main.command(short_help="Write a reproducible onboarding zip per tenant.")
 @MANIFEST
-@click.argument("tenant_ids", metavar="ID...", nargs=-1, required=True)
+@click.argument("tenant_ids", metavar="[ID]...", nargs=-1)
 @click.option("-o", "--out", "out_dir", default="bundles", show_default=True, type=click.Path(file_okay=False),
               help="Directory for the <id>.zip files.")
+@click.option("--changed-since", "changed_since", metavar="REF", default=None,
+              help="Only the bundles (of the IDs, default all) whose files changed since REF, each with CHANGES.md for "
+                   "the customer. REF: an older lock file or output directory, or a git revision: REV (out/ as of REV) "
+                   "or REV:DIR.")
 @FORMAT
-def bundle(manifest: str, tenant_ids: tuple[str, ...], out_dir: str, output_format: str) -> None:
-    """Write a reproducible onboarding zip for each tenant ID (same input, same sha256).
+def bundle(manifest: str, tenant_ids: tuple[str, ...], out_dir: str, changed_since: str | None,
+           output_format: str) -> None:
+    """Write a reproducible onboarding zip for each tenant ID (same input, same sha256). With
+    --changed-since REF: only those of the IDs (default: every tenant) whose files changed since
+    REF, each with CHANGES.md saying what changed for the customer and whether to apply again.
 
     \b
     Example:
       plgen bundle tenants.yaml acme globex -o bundles   # bundles/acme.zip, bundles/globex.zip
+      plgen bundle tenants.yaml --changed-since v1.3 -o bundles   # what changed since the tag v1.3
     """
     import hashlib
 
+    if changed_since is not None:  # issue 12: per-tenant bundle upgrades (gen.cli_release)
+        from .cli_release import bundle_changed_since
+        return bundle_changed_since(manifest, tenant_ids, out_dir, changed_since, output_format)
+    if not tenant_ids:
+        raise click.UsageError("give at least one tenant ID (or --changed-since REF)")
     try:
         written = api.bundle_tenants(manifest, tenant_ids, Path(out_dir))
     except PlgenError as err:
@@ -366,8 +355,7 @@ def approvals(source: str, connections: str, reject_unknown: bool, output_format
     from . import approvals as approvals_module
 
     try:
-        if source != load.STDIN:
-            load.check_input_file(source)
+        directory.check_manifest(source)
         load.check_input_file(connections)
         expected = approvals_module.expected_tenants(Path(source))
         found, shape = approvals_module.read_connections(Path(connections))
@@ -423,22 +411,27 @@ def capacity(manifest: str, backend_vms: BackendVms, output_format: str) -> None
         sys.exit(1)
 
 
-@main.command(short_help="Print or write the manifest JSON Schema (or that of `changes --format json`).")
-@click.argument("which", type=click.Choice(["manifest", "changes"]), default="manifest", required=False)
+@main.command(short_help="Print or write the manifest JSON Schema (or another of plgen's schemas).")
+@click.argument("which", type=click.Choice(["manifest", "provider", "tenant", "changes", "release-preview"]),
+                default="manifest", required=False)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Write the schema to this file instead of standard output.")
 def schema(which: str, output: str | None) -> None:
-    """Print (or write) the manifest JSON Schema for editors and CI; `plgen schema changes`
-    prints the schema of `plgen changes --format json`.
+    """Print (or write) the manifest JSON Schema for editors and CI. A manifest directory has
+    two: `provider` (its plgen.yaml) and `tenant` (each file under tenants/); `plgen schema
+    changes` prints the schema of `plgen changes --format json`.
 
     \b
     Example:
       plgen schema -o schemas/manifest.schema.json
+      plgen schema tenant -o schemas/tenant.schema.json
       plgen schema changes -o schemas/changes.schema.json
       # then, first line of tenants.yaml:
       # yaml-language-server: $schema=schemas/manifest.schema.json
     """
-    text = api.changes_schema_text() if which == "changes" else api.manifest_schema_text()
+    text = (api.release_preview_schema_text() if which == "release-preview"  # issue 12
+            else api.changes_schema_text() if which == "changes" else api.manifest_schema_text() if which == "manifest"
+            else api.directory_schema_text(which))
     if output:
         try:
             api.write_manifest_schema(Path(output), text)
@@ -545,6 +538,15 @@ def cache_prune(cache_dir: str | None, max_age: float | None, max_size: str | No
     lines.append(f"{directory}: freed {_size(pruned.freed)} ({entries} output director{'y' if entries == 1 else 'ies'}, "
                  f"{_count(len(pruned.verdicts), 'verdict file')}); {_size(payload['bytes'])} left")
     _emit(output_format, payload, "\n".join(lines))
+
+
+from .cli_manifests import join, split, tenant  # noqa: E402 - the commands that write manifests
+
+for _command in (split, join, tenant):
+    main.add_command(_command)
+
+from .cli_release import release_preview  # noqa: E402 - issue 12: template releases
+main.add_command(release_preview)
 
 
 def entry_point() -> None:

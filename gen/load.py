@@ -7,6 +7,7 @@ present) instead of using a Loader, because a Loader would silently accept what 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -38,17 +39,20 @@ TenantIds = Callable[[int], "str | None"]  # tenant index -> the id written in t
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # Only ids that cannot disguise the rest of the line are repeated in a path.
 _READABLE_TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+SAFE_TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # may name a file
 
 
-def format_path(path: PathKey, tenant_ids: TenantIds | None = None) -> str:
+def format_path(path: PathKey, tenant_ids: TenantIds | None = None, *, by_id: bool = False) -> str:
     """('tenants', 3, 'subscriptions', 0) -> 'tenants[3] (acme).subscriptions[0]'; the tenant's
-    id, from `tenant_ids`, is added when it is readable."""
+    id, from `tenant_ids`, is added when it is readable. `by_id` (a manifest directory, where
+    a tenant's position means nothing): 'tenants[acme].subscriptions[0]'."""
     text = ""
     for position, part in enumerate(path):
-        if isinstance(part, int):
+        if isinstance(part, int) and position == 1 and path[0] == "tenants" and tenant_ids is not None:
+            label = _tenant_label(tenant_ids(part))
+            text += f"[{label[2:-1]}]" if by_id and label else f"[{part}]{label}"
+        elif isinstance(part, int):
             text += f"[{part}]"
-            if position == 1 and path[0] == "tenants" and tenant_ids is not None:
-                text += _tenant_label(tenant_ids(part))
         elif part == "[key]":  # pydantic's marker for a problem with a mapping key itself
             continue
         elif _PLAIN_KEY.fullmatch(part):
@@ -66,13 +70,44 @@ def _tenant_label(tenant_id: object) -> str:
 
 @dataclass
 class Document:
-    """A loaded manifest: its values and where each one was written."""
+    """A loaded manifest: its values and where each one was written.
+
+    A manifest directory (gen.directory) is one Document too: `source` is its provider file,
+    `tenant_sources[i]` the file tenants[i] was written in (marks are that file's lines), and
+    `manifest_files` the sha256 of every file read, by path relative to the directory.
+    """
 
     source: str
     data: Any
     marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     text: str = ""
+    tenant_sources: list[str] | None = None
+    manifest_files: dict[str, str] | None = None
+    problems: list[Problem] = field(default_factory=list)  # found while loading; reported with validation's
+
+    @property
+    def is_directory(self) -> bool:
+        return self.tenant_sources is not None
+
+    def source_of(self, path: PathKey) -> str:
+        """The file `path` was written in."""
+        sources = self.tenant_sources
+        if sources is not None and len(path) > 1 and path[0] == "tenants" and isinstance(path[1], int) \
+                and 0 <= path[1] < len(sources):
+            return sources[path[1]]
+        return self.source
+
+    def manifest_sha256(self) -> str:
+        """The file's sha256; for a directory, the sha256 of its files' digests, one line each
+        as `sha256sum` prints them (`<sha256>  <path>`), sorted by path."""
+        if self.manifest_files is None:
+            return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        listing = "".join(f"{sha}  {path}\n" for path, sha in sorted(self.manifest_files.items()))
+        return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+    def format_path(self, path: PathKey) -> str:
+        return format_path(path, self.tenant_id, by_id=self.is_directory)
 
     def locate(self, path: PathKey, *, at_key: bool = False) -> Location:
         """The location of `path`, or of its nearest written ancestor (a missing field is
@@ -80,13 +115,14 @@ class Document:
         if path and path[-1] == "[key]":
             path, at_key = tuple(path[:-1]), True
         probe = tuple(path)
+        source = self.source_of(probe)
         while True:
             table = self.key_marks if at_key and probe == tuple(path) else self.marks
             if probe in table:
                 line, column = table[probe]
-                return Location(self.source, line, column, format_path(path, self.tenant_id))
+                return Location(source, line, column, self.format_path(path))
             if not probe:
-                return Location(self.source, 1, 1, format_path(path, self.tenant_id))
+                return Location(source, 1, 1, self.format_path(path))
             probe = probe[:-1]
 
     def tenant_id(self, index: int) -> str | None:
@@ -98,8 +134,9 @@ class Document:
 
 
 class _Composer:
-    def __init__(self, source: str, parser):
+    def __init__(self, source: str, parser, by_id: bool = False):
         self.source = source
+        self.by_id = by_id
         # the parser's own methods, called directly: a generator and a peek buffer around them
         # cost a third of the load time of a 10,000-tenant manifest
         self.next_event = parser.get_event
@@ -111,16 +148,17 @@ class _Composer:
     def fail(self, event, path: PathKey, message: str) -> ManifestError:
         mark = event.start_mark
         return ManifestError(
-            Problem(Location(self.source, mark.line + 1, mark.column + 1, format_path(path, self.tenant_ids.get)), message)
+            Problem(Location(self.source, mark.line + 1, mark.column + 1,
+                             format_path(path, self.tenant_ids.get, by_id=self.by_id)), message)
         )
 
-    def document(self) -> Any:
+    def document(self, root: Callable[[], Any] | None = None, empty: str = "the manifest is empty") -> Any:
         event = self.next_event()
         assert isinstance(event, yaml.StreamStartEvent)
         event = self.next_event()
         if isinstance(event, yaml.StreamEndEvent):
-            raise self.fail(event, (), "the manifest is empty")
-        value = self.node((), 0)
+            raise self.fail(event, (), empty)
+        value = self.node((), 0) if root is None else root()
         event = self.next_event()  # DocumentEndEvent
         event = self.next_event()
         if not isinstance(event, yaml.StreamEndEvent):
@@ -149,6 +187,24 @@ class _Composer:
         if isinstance(event, yaml.MappingStartEvent):
             return self.mapping(path, depth)
         raise self.fail(event, path, f"unexpected YAML event {type(event).__name__}")
+
+    def tenants(self, first: int) -> list[Any]:
+        """A tenant file's root: one tenant (a mapping), composed as tenants[first], or a list
+        of tenants, composed as tenants[first], tenants[first + 1], ..."""
+        event = self.peek()
+        if not isinstance(event, yaml.SequenceStartEvent):
+            return [self.node(("tenants", first), 2)]
+        if getattr(event, "anchor", None) is not None:
+            raise self.fail(event, ("tenants",), "YAML anchors (&name) are not allowed; write the value out")
+        if event.tag is not None and not event.implicit:
+            raise self.fail(event, ("tenants",), f"YAML tags ({event.tag}) are not allowed")
+        self.next_event()
+        self.marks[("tenants",)] = (event.start_mark.line + 1, event.start_mark.column + 1)  # says: a list
+        items: list[Any] = []
+        while not isinstance(self.peek(), yaml.SequenceEndEvent):
+            items.append(self.node(("tenants", first + len(items)), 2))
+        self.next_event()
+        return items
 
     def mapping(self, path: PathKey, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -207,14 +263,22 @@ def _resolve_plain(value: str) -> str:
     return _resolver.resolve(ScalarNode, value, (True, False))
 
 
-def load_text(text: str, source: str) -> Document:
-    """Parse manifest text. Raises ManifestError with a located problem."""
+def load_text(text: str, source: str, *, tenants_from: int | None = None) -> Document:
+    """Parse manifest text. Raises ManifestError with a located problem.
+
+    `tenants_from` (a manifest directory's tenant file): the text holds one tenant or a list
+    of them; `data` is that list, composed and marked as tenants[tenants_from], ...
+    """
     if len(text.encode("utf-8", "surrogatepass")) > MAX_MANIFEST_BYTES:
         raise ManifestError(Problem(Location(source), f"larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB limit"))
     parser = _Parser(text)
-    composer = _Composer(source, parser)
+    composer = _Composer(source, parser, by_id=tenants_from is not None)
     try:
-        data = composer.document()
+        if tenants_from is None:
+            data = composer.document()
+        else:
+            data = composer.document(lambda: composer.tenants(tenants_from),
+                                     "the file is empty; a tenant file holds one tenant (a mapping) or a list of them")
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -227,8 +291,8 @@ def load_text(text: str, source: str) -> Document:
 
 
 def input_file_problem(path: Path) -> str | None:
-    """Why `path` cannot be read as an input file, or None. The one place that decides what a
-    MANIFEST (or other input) argument may be."""
+    """Why `path` cannot be read as an input file, or None. The one place that decides what an
+    input file argument may be (a MANIFEST may also be a manifest directory: gen.directory)."""
     if path.is_dir():
         return "is a directory"
     if not path.exists():
@@ -245,7 +309,7 @@ def check_input_file(path: str | Path) -> None:
 def load_file(path: str | Path) -> Document:
     """Load a manifest file, or standard input when `path` is "-"."""
     if str(path) == STDIN:
-        return _load_bytes(_read_stdin(), STDIN_SOURCE)
+        return load_bytes(_read_stdin(), STDIN_SOURCE)
     path = Path(path)
     source = str(path)
     check_input_file(path)
@@ -256,7 +320,7 @@ def load_file(path: str | Path) -> Document:
         raw = path.read_bytes()
     except OSError as err:
         raise ManifestError(Problem(Location(source), f"cannot read: {err.strerror or err}")) from None
-    return _load_bytes(raw, source)
+    return load_bytes(raw, source)
 
 
 def _read_stdin() -> bytes:
@@ -273,9 +337,10 @@ def _read_stdin() -> bytes:
     return raw
 
 
-def _load_bytes(raw: bytes, source: str) -> Document:
+def load_bytes(raw: bytes, source: str, *, tenants_from: int | None = None) -> Document:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ManifestError(Problem(Location(source), f"not UTF-8 (byte {err.start})")) from None
-    return load_text(text, source)
+    return load_text(text, source, tenants_from=tenants_from)
+

@@ -532,3 +532,15 @@ class Manifest(Model):
     """The provider's subscription, regions, load balancers and link services."""
     tenants: list[Tenant] = []
     """The customers."""
+
+
+class ProviderFile(Model):
+    """The provider file (plgen.yaml) of a manifest directory: a manifest without its tenants,
+    which are in the files under tenants/."""
+
+    version: Literal[1]
+    """Manifest format version: 1."""
+    service: Service
+    """What consumers connect to: its name, FQDN and ports."""
+    provider: Provider
+    """The provider's subscription, regions, load balancers and link services."""

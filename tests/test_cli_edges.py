@@ -119,8 +119,11 @@ def _manifest_commands(manifest: Path, connections: Path) -> dict[str, list]:
     }
 
 
+NOT_A_MANIFEST_DIRECTORY = "is a directory without plgen.yaml (a manifest directory holds plgen.yaml and tenants/)"
+
+
 @pytest.mark.parametrize("command", ["validate", "render", "bundle", "capacity", "approvals"])
-@pytest.mark.parametrize("kind, problem", [("directory", "is a directory"), ("missing", "not found")])
+@pytest.mark.parametrize("kind, problem", [("directory", NOT_A_MANIFEST_DIRECTORY), ("missing", "not found")])
 def test_directory_or_missing_manifest_is_exit_1_for_every_command(tmp_path: Path, command: str, kind: str, problem: str):
     manifest = tmp_path / "tenants.yaml"
     if kind == "directory":
@@ -281,7 +284,7 @@ def test_standard_input_through_a_real_pipe():
 # --- 9. help and version -------------------------------------------------------------------------
 
 
-COMMANDS = ["validate", "render", "bundle", "approvals", "capacity", "schema"]
+COMMANDS = ["validate", "render", "bundle", "approvals", "capacity", "schema", "split", "join", "tenant"]
 
 
 def test_command_summaries_are_complete():

@@ -9,13 +9,15 @@ import subprocess
 from pathlib import Path
 
 from conftest import EXAMPLE, ROOT, run_cli, run_plgen, tree
+from gen.resources import template_release
 
 OUT = ROOT / "out"
 
 
 def test_example_matches_the_golden_snapshot_tree(example_out: Path, snapshot):
-    snapshot.snapshot_dir = Path(__file__).parent / "snapshots" / "golden" / "example"
-    snapshot.assert_match_dir(nested(tree(example_out)), "out")
+    # golden trees live under the current template release (tests/test_release_preview.py)
+    snapshot.snapshot_dir = Path(__file__).parent / "snapshots" / "releases" / template_release()
+    snapshot.assert_match_dir(nested(tree(example_out)), "example")
 
 
 def nested(files: dict[str, bytes]) -> dict:

@@ -11,10 +11,9 @@ writes them as text, Markdown or JSON.
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
-from .. import load, plan as plan_stage, render as render_stage, validate as validate_stage
+from .. import directory, load, plan as plan_stage, render as render_stage, validate as validate_stage
 from .diff import compare
 from .facts import read_facts
 from .model import Event, Report, json_schema
@@ -25,9 +24,10 @@ __all__ = ["Event", "Report", "compare_manifests", "compare_output", "compare_si
 
 
 def manifest_side(path: str | Path) -> Side:
-    """Load, validate, plan and render a manifest in memory (ManifestError when it is invalid)."""
+    """Load, validate, plan and render a manifest (a file or a directory) in memory
+    (ManifestError when it is invalid)."""
     label = load.STDIN_SOURCE if str(path) == load.STDIN else str(path)
-    return document_side(load.load_file(path), label)
+    return document_side(directory.load_manifest(path), label)
 
 
 def text_side(text: str, label: str) -> Side:
@@ -44,7 +44,9 @@ def _renderer():
 def document_side(document: load.Document, label: str) -> Side:
     manifest = validate_stage.validate(document)
     files = render_stage.render(plan_stage.build_plan(manifest, Path(label).name), env=_renderer())
-    return rendered_side(label, files, hashlib.sha256(document.text.encode("utf-8")).hexdigest())
+    side = rendered_side(label, files, document.manifest_sha256())
+    side.manifest_files = document.manifest_files
+    return side
 
 
 def compare_sides(base: Side, new: Side) -> Report:
@@ -60,6 +62,10 @@ def compare_sides(base: Side, new: Side) -> Report:
                      f"{new.tool_version or 'unknown'}")
     if base.manifest_sha256 and base.manifest_sha256 == new.manifest_sha256:
         notes.append("both sides come from the same manifest bytes (same sha256)")
+    elif base.manifest_files is not None and new.manifest_files is not None:
+        summary = directory.file_changes(base.manifest_files, new.manifest_files)
+        if summary:
+            notes.append(f"manifest files from {base.label} to {new.label}: {summary}")
     return Report.build(base.info(), new.info(), events, notes)
 
 

@@ -34,6 +34,7 @@ class Side:
     template_release: str | None = None
     tool_version: str | None = None
     notes: list[str] = field(default_factory=list)
+    manifest_files: dict[str, str] | None = None  # a manifest directory: each file's sha256
 
     def text(self, path: str) -> str | None:
         return self.read(path) if path in self.shas else None
@@ -89,7 +90,8 @@ def output_side(out_dir: Path) -> Side:
                                                            "inside the directory to sha256 digests"))
     side = Side(label=str(out_dir), source="output", shas={p: s for p, s in files.items() if p != LOCK_FILE},
                 read=lambda path: None, manifest_sha256=_text(lock.get("manifest_sha256")),
-                template_release=_text(lock.get("template_release")), tool_version=_text(lock.get("tool_version")))
+                template_release=_text(lock.get("template_release")), tool_version=_text(lock.get("tool_version")),
+                manifest_files=_digests(lock.get("manifest_files")))
 
     def read(path: str) -> str | None:
         try:
@@ -109,3 +111,9 @@ def output_side(out_dir: Path) -> Side:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _digests(value: object) -> dict[str, str] | None:
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return value
+    return None

@@ -17,7 +17,7 @@ from ..errors import ManifestError, Problem
 from ..load import Document, PathKey
 from ..manifest import Manifest
 from .common import (LIMIT_MARK, MAX_ENDPOINTS_PER_LINK_SERVICE, MAX_LINK_SERVICES_PER_LB, MAX_NAT_IPS,
-                     MAX_SUBSCRIPTIONS_PER_LIST, SMALLEST_SUBNET_PREFIX, Finding, TaggedFinding)
+                     MAX_SUBSCRIPTIONS_PER_LIST, SMALLEST_SUBNET_PREFIX, Finding, Refs, TaggedFinding)
 from .adoption import _adoption_rules
 from .names import _name_rules
 from .network import _region_rules, usable_addresses
@@ -34,14 +34,15 @@ def validate(document: Document, *, enforce_limits: bool = True) -> Manifest:
     enforce_limits=False skips the Azure capacity limits (endpoints, list sizes, link services
     per load balancer, NAT subnet size) so that `plgen capacity` can report on them.
     """
+    loaded = list(document.problems)  # a manifest directory's: a tenant file named after another id
     try:
         manifest = Manifest.model_validate(document.data, strict=True)
     except pydantic.ValidationError as err:
-        raise ManifestError([_pydantic_problem(document, e) for e in err.errors()]) from None
-    findings = [(path, message) for path, message, is_limit in semantic_findings(manifest)
+        raise ManifestError(loaded + [_pydantic_problem(document, e) for e in err.errors()]) from None
+    findings = [(path, message) for path, message, is_limit in semantic_findings(manifest, Refs(document))
                 if enforce_limits or not is_limit]
-    if findings:
-        raise ManifestError([Problem(document.locate(path), message) for path, message in findings])
+    if findings or loaded:
+        raise ManifestError(loaded + [Problem(document.locate(path), message) for path, message in findings])
     return manifest
 
 
@@ -105,9 +106,13 @@ def _yaml_kind(value: Any) -> str:
 
 # --- semantic rules -------------------------------------------------------------------------
 
-def semantic_findings(manifest: Manifest) -> Iterator[TaggedFinding]:
-    for path, message in [*_service_rules(manifest), *_name_rules(manifest), *_region_rules(manifest), *_tenant_rules(manifest),
-                          *_link_service_limits(manifest), *_adoption_rules(manifest)]:
+def semantic_findings(manifest: Manifest, refs: Refs | None = None) -> Iterator[TaggedFinding]:
+    """Every semantic finding; `refs` says how messages name other tenants (a manifest
+    directory names their files)."""
+    refs = refs or Refs()
+    for path, message in [*_service_rules(manifest), *_name_rules(manifest), *_region_rules(manifest),
+                          *_tenant_rules(manifest, refs), *_link_service_limits(manifest, refs),
+                          *_adoption_rules(manifest)]:
         is_limit = message.startswith(LIMIT_MARK)
         yield path, message.removeprefix(LIMIT_MARK), is_limit
 

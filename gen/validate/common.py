@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..load import PathKey
+from ..load import PathKey, format_path
 
 MAX_ENDPOINTS_PER_LINK_SERVICE = 1000
 MAX_SUBSCRIPTIONS_PER_LIST = 100
@@ -21,3 +21,34 @@ LIMIT_MARK = "\x00limit"
 def limit(message: str) -> str:
     """Mark a finding as a capacity limit (see validate(enforce_limits=...))."""
     return LIMIT_MARK + message
+
+
+class Refs:
+    """How a rule's message names another place of the manifest. In a manifest file, by its
+    position (`tenants[3]`); in a manifest directory, where positions mean nothing, by the file
+    and line a tenant is written in, so that a rule across files names both."""
+
+    def __init__(self, document=None):
+        self.document = document if document is not None and document.is_directory else None
+
+    def tenant(self, t: int) -> str:
+        """Another tenant: `tenants[3]`, or `tenants/acme.yaml:1:5`."""
+        return f"tenants[{t}]" if self.document is None else self._where(t)
+
+    def in_file(self, t: int) -> str:
+        """Added after a tenant's id: nothing, or ` (tenants/acme.yaml:1:5)`."""
+        return "" if self.document is None else f" ({self._where(t)})"
+
+    def passed_at(self, t: int) -> str:
+        """Added to a limit reported at a link service (the provider file): nothing, or where
+        the tenant that passes it is written."""
+        if self.document is None:
+            return ""
+        return f" (passed at {self._where(t)}, counting tenant files in path order)"
+
+    def path(self, path: PathKey) -> str:
+        return format_path(path) if self.document is None else self.document.format_path(path)
+
+    def _where(self, t: int) -> str:
+        location = self.document.locate(("tenants", t, "id"))
+        return f"{location.file}:{location.line}:{location.column}"

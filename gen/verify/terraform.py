@@ -252,7 +252,10 @@ def evaluate(value: Any, variables: dict[str, Any], module: ParsedModule) -> Any
     """The value of a literal or of a bare `var.NAME` reference (from tfvars, else the
     variable's literal default). Anything else is returned as the expression text."""
     if hcl.is_string_literal(value):
-        return hcl.decode_string(value)
+        try:
+            return hcl.decode_string(value)
+        except hcl.HclError:
+            return value  # a quoted template ("pe-${var.x}"): its text, which the comparison then names
     if isinstance(value, list):
         return [evaluate(item, variables, module) for item in value]
     if hcl.is_expression(value):

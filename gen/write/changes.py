@@ -50,17 +50,21 @@ def in_scope(path: str, scope: Scope) -> bool:
     return scope is None or path.startswith(scope)
 
 
-def lock_header(manifest_sha256: str, templates: Path | None = None) -> dict:
-    """The lock file's entries besides the file list."""
-    return {
+def lock_header(manifest_sha256: str, templates: Path | None = None, manifest_files: dict | None = None) -> dict:
+    """The lock file's entries besides the file list. A manifest directory adds the sha256 of
+    each of its files (`manifest_files`, by path in the directory); a manifest file does not."""
+    header = {
         "tool_version": __version__,
         "template_release": template_release(templates) if templates else template_release(),
         "manifest_sha256": manifest_sha256,
     }
+    if manifest_files is not None:
+        header["manifest_files"] = dict(sorted(manifest_files.items()))
+    return header
 
 
 def lock_for(rendered, templates: Path | None = None) -> dict:
-    return {**lock_header(rendered.manifest_sha256, templates),
+    return {**lock_header(rendered.manifest_sha256, templates, getattr(rendered, "manifest_files", None)),
             "files": {path: sha(text.encode("utf-8")) for path, text in sorted(rendered.files.items())}}
 
 

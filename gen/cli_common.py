@@ -1,0 +1,38 @@
+"""What every plgen command prints the same way: counts, JSON or text, and errors (one line
+each, exit code from the exception)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .errors import PlgenError
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _emit(output_format: str, payload: dict, text: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+    elif text:
+        click.echo(text)
+
+
+def _fail(err: PlgenError, output_format: str = "text", extra: dict | None = None) -> None:
+    """Report every problem once: as JSON on stdout, or as text lines on stderr."""
+    if output_format == "json":
+        click.echo(json.dumps({"status": "error", **(extra or {}), "errors": [p.as_dict() for p in err.problems]},
+                              indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        for problem in err.problems:
+            click.echo(f"error: {problem}", err=True)
+    sys.exit(err.exit_code)
+
+
+def _os_error_text(err: OSError) -> str:
+    # OSErrors raised by libraries (jinja's TemplateNotFound is one) may carry no strerror
+    return err.strerror or str(err) or type(err).__name__
