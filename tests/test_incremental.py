@@ -74,6 +74,16 @@ def test_one_tenant_edit_renders_that_tenant_only_and_equals_a_render_from_scrat
     assert tree(out) == from_scratch(manifest, tmp_path)
 
 
+def test_check_that_finds_drift_keeps_the_state_for_the_next_render(setup):
+    manifest, out, cache = setup
+    manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
+    check = render(manifest, out, cache, "--check")
+    assert check["exit"] == 1 and TENANT_VALUES in check["changed"]
+    tenant_files = sum(1 for p in tree(out) if p.startswith(TENANT + "/"))
+    result = render(manifest, out, cache)
+    assert result["verified"]["rendered"] == tenant_files  # not everything again
+
+
 def test_provider_only_edit_leaves_the_tenants_alone(setup, tmp_path: Path):
     manifest, out, cache = setup
     manifest.write_text(manifest.read_text().replace("cost-center: \"4471\"", "cost-center: \"4472\""))

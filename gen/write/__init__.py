@@ -215,6 +215,8 @@ class Output:
         After `write` every rendered unit is on disk; after `compare` only those without drift
         or hand edits are."""
         differing = set(found.added) | set(found.changed) | set(found.removed) | set(found.edited)
+        if not self.writing and LOCK_FILE in differing:
+            return  # a check that found drift wrote nothing: the state still describes the disk
         partial = self._scope is not None and self._lock_untouched()
         if self.writing:
             entries = self.disk.index_entries(self._shas, self._written, self._removed, partial)
@@ -233,8 +235,8 @@ class Output:
             if self.writing or not differing.intersection(rendered[name]):
                 units[name] = (digest, tuple(sorted(rendered[name])))
         lock_entry = entries.get(LOCK_FILE)
-        if lock_entry is None or (not self.writing and LOCK_FILE in differing):
-            lock, units = (), {}  # the lock on disk is not the one rendered: trust no unit
+        if lock_entry is None:
+            lock, units = (), {}  # no lock on disk: trust no unit
         else:
             lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), tuple(sorted(lock_units)))
         pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
