@@ -5,9 +5,7 @@ The CLI is a thin layer over these functions; they raise gen.errors exceptions a
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
@@ -15,10 +13,10 @@ from typing import TYPE_CHECKING, Mapping
 import jinja2
 
 from . import directory, guard, load, plan as plan_stage, refactor, render as render_stage, validate as validate_stage, verify as verify_stage, write as write_stage
-from .errors import Location, ManifestError, Problem, TemplatesError, WriteError
+from .errors import Location, ManifestError, Problem, TemplatesError
 from .manifest import Manifest
 from .quoting import json_text
-from .resources import build_fingerprint
+from .resources import build_fingerprint, published_schema
 from . import unit_releases  # issue 12: the release each kept unit was rendered with
 
 if TYPE_CHECKING:
@@ -204,27 +202,9 @@ def verified_counts(report: verify_stage.Report) -> dict[str, int]:
             "rendered": report.files if report.rendered is None else report.rendered}
 
 
-def write_output(rendered: Rendered, out_dir: Path, *, force: bool = False, templates: Path | None = None,
-                 cache_dir: Path | None = None, jobs: int | None = None,
-                 progress: write_stage.Progress = write_stage._no_progress) -> write_stage.Changes:
-    return write_stage.write(out_dir, rendered.files, write_stage.lock_for(rendered, templates),
-                             scope=write_stage.scope_for(rendered.plan), force=force, cache_dir=cache_dir, jobs=jobs,
-                             progress=progress)
-
-
-def check_output(rendered: Rendered, out_dir: Path, *, diff: bool = False, templates: Path | None = None,
-                 cache_dir: Path | None = None) -> write_stage.Changes:
-    """What `write_output` would change, without writing (for --check and --diff)."""
-    return write_stage.compare(out_dir, rendered.files, scope=write_stage.scope_for(rendered.plan),
-                               lock=write_stage.lock_for(rendered, templates), diff=diff, cache_dir=cache_dir)
-
-
 def manifest_schema() -> dict:
-    schema = Manifest.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://plgen.invalid/schemas/manifest.schema.json"
-    schema["title"] = "plgen tenant manifest, format version 1"
-    return schema
+    return published_schema(Manifest.model_json_schema(mode="validation"), "manifest",
+                            "plgen tenant manifest, format version 1")
 
 
 def manifest_schema_text() -> str:
@@ -246,10 +226,7 @@ def directory_schema_text(which: str) -> str:
         schema["description"] = ("A tenant file of a manifest directory (tenants/**/*.yaml): one tenant, in a file "
                                  "named after its id, or a list of tenants.")
         title = "plgen manifest directory: a tenant file, format version 1"
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"https://plgen.invalid/schemas/{which}.schema.json"
-    schema["title"] = title
-    return json_text(schema)
+    return json_text(published_schema(schema, which, title))
 
 
 def changes_schema_text() -> str:
@@ -260,22 +237,10 @@ def changes_schema_text() -> str:
 
 
 def write_manifest_schema(target: Path, text: str | None = None) -> None:
-    """Write the schema (or `text`, another schema) through a temporary file in the same
-    directory, so that `target` is either the old file or the whole new one, never half written."""
-    temp = None
-    try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(manifest_schema_text() if text is None else text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-        temp = None
-    except OSError as err:
-        raise WriteError(Problem(Location(str(target)), f"cannot write: {err.strerror or err}")) from None
-    finally:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+    """Write the schema (or `text`, another schema) atomically."""
+    from .editing import replace_file
+
+    replace_file(target, manifest_schema_text() if text is None else text)
 
 
 def changes_report(base: str | Path, new: str | Path | None = None, out_dir: Path | None = None):

@@ -47,10 +47,11 @@ def write_new_file(target: Path, text: str) -> None:
 
 
 def replace_file(target: Path, text: str) -> None:
-    """Replace `target`'s text in one rename (keeping its permissions)."""
+    """Replace (or create) `target`'s text in one rename, so it is either the old file or the
+    whole new one (keeping its permissions; 0644 for a new file)."""
     temp = None
     try:
-        mode = target.stat().st_mode & 0o7777
+        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o644
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

@@ -30,6 +30,15 @@ def reference_file(name: str) -> Path:
     return schemas_dir() / "reference" / name
 
 
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def published_schema(schema: dict, name: str, title: str) -> dict:
+    """A generated JSON Schema as plgen publishes it, as schemas/<name>.schema.json."""
+    return {**schema, "$schema": SCHEMA_DIALECT, "$id": f"https://plgen.invalid/schemas/{name}.schema.json",
+            "title": title}
+
+
 @functools.cache
 def template_release(directory: Path | None = None) -> str:
     return ((directory or templates_dir()) / "VERSION").read_text(encoding="utf-8").strip()

@@ -70,11 +70,11 @@ def render_two_fleets(base: Path, tenants: int) -> tuple[Path, dict[str, dict[st
     return base, trees
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def terraform() -> str:
     path = shutil.which("terraform")
     if path is None:
-        pytest.skip("terraform is not on PATH (needed for terraform fmt and the provider-less harness)")
+        pytest.skip("terraform is not on PATH (needed for terraform fmt, the provider-less harness and the azurerm double)")
     return path
 
 

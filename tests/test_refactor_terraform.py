@@ -145,16 +145,8 @@ def error_lines(result) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def terraform_path() -> str:
-    path = shutil.which("terraform")
-    if path is None:
-        pytest.skip("terraform is not on PATH (needed to run Terraform core against the azurerm double)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def sandbox(terraform_path: str, tmp_path_factory) -> harness.Sandbox:
-    return harness.make_sandbox(tmp_path_factory.mktemp("tfdouble-refactor"), terraform_path, cloud=True)
+def sandbox(terraform: str, tmp_path_factory) -> harness.Sandbox:
+    return harness.make_sandbox(tmp_path_factory.mktemp("tfdouble-refactor"), terraform, cloud=True)
 
 
 # ---------------------------------------------------------------- release A, applied

@@ -180,16 +180,8 @@ def no_change_plan(workspace: Workspace) -> None:
 
 
 @pytest.fixture(scope="module")
-def terraform_path() -> str:
-    path = shutil.which("terraform")
-    if path is None:
-        pytest.skip("terraform is not on PATH (needed to run Terraform core against the azurerm double)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def sandbox(terraform_path: str, tmp_path_factory) -> harness.Sandbox:
-    return harness.make_sandbox(tmp_path_factory.mktemp("tfdouble-state"), terraform_path, cloud=True)
+def sandbox(terraform: str, tmp_path_factory) -> harness.Sandbox:
+    return harness.make_sandbox(tmp_path_factory.mktemp("tfdouble-state"), terraform, cloud=True)
 
 
 @pytest.fixture(scope="module")

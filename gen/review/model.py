@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..resources import published_schema
 from .kinds import KINDS, ORDER, RISK_ORDER, RISKS
 
 FORMAT = "plgen-changes/1"
@@ -81,8 +82,5 @@ class Report(_Model):
 
 
 def json_schema() -> dict:
-    schema = Report.model_json_schema(mode="serialization")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://plgen.invalid/schemas/changes.schema.json"
-    schema["title"] = "plgen changes --format json, format plgen-changes/1"
-    return schema
+    return published_schema(Report.model_json_schema(mode="serialization"), "changes",
+                            "plgen changes --format json, format plgen-changes/1")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..resources import published_schema
 from .model import Event
 
 FORMAT = "plgen-release-preview/1"
@@ -98,8 +99,5 @@ class ReleaseReport(_Model):
 
 
 def json_schema() -> dict:
-    schema = ReleaseReport.model_json_schema(mode="serialization")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://plgen.invalid/schemas/release-preview.schema.json"
-    schema["title"] = "plgen release-preview --format json, format plgen-release-preview/1"
-    return schema
+    return published_schema(ReleaseReport.model_json_schema(mode="serialization"), "release-preview",
+                            "plgen release-preview --format json, format plgen-release-preview/1")

@@ -37,8 +37,8 @@ from .osfs import LOCK_WAIT_SECONDS, crash_point, exclusive, fail
 from . import cachedir
 from .swap import STAGING_MARK, Progress, SpareContents, busy_mark, recover, spare_path, swap_in
 
-__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "compare",
-           "exclusive", "lock_for", "lock_header", "scope_for", "write"]
+__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "exclusive",
+           "lock_for", "lock_header", "scope_for"]
 
 
 def _no_progress(stage: str, done: int = 0, total: int = 0) -> None:
@@ -241,24 +241,6 @@ class Output:
             lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), tuple(sorted(lock_units)))
         pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
         self._save(entries, units, lock, pickled)
-
-def compare(out_dir: Path, files: dict[str, str], *, scope: Scope = None, lock: dict | None = None, diff: bool = False,
-            cache_dir: Path | None = None) -> Changes:
-    """What writing `files` (and `lock`) would change under out_dir; writes nothing."""
-    with Output.open(out_dir, cache_dir, writing=False) as output:
-        return output.compare(files, scope=scope, lock=lock, diff=diff)
-
-
-def write(out_dir: Path, files: dict[str, str], lock: dict, *, scope: Scope = None, force: bool = False,
-          cache_dir: Path | None = None, jobs: int | None = None, progress: Progress = _no_progress) -> Changes:
-    """Bring out_dir to exactly `files` (within scope) plus the lock, atomically."""
-    with Output.open(out_dir, cache_dir, writing=True) as output:
-        found = output.write(files, lock, scope=scope, force=force, jobs=jobs, progress=progress)
-        if found.drift or output.disk.read_count:
-            # a render that did not go through unit digests: no unit is known to be current
-            output._save(output.disk.index_entries(output._shas, output._written, output._removed), {}, (), None)
-        return found
-
 
 def _refuse_links(disk: Disk, wanted: dict[str, bytes]) -> None:
     for path in wanted:
