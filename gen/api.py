@@ -105,8 +105,10 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
             return (Rendered(the_plan, {}, manifest_sha, report, unchanged, manifest_files=document.manifest_files),
                     write_stage.Changes(unchanged=skipped + 1))  # + the lock file
         specs = the_plan.files_of(todo)
+        scope = write_stage.scope_for(the_plan) if not unchanged else tuple(sorted(f"{n}/" for n in {*todo, *gone}))
+        old_lock = output.old_lock(scope)  # with a scope, only its units' entries are read
         # issue 13: identities in the lock, moved blocks, and the replacement guard (gen.guard, gen.refactor)
-        outcome = guard.run(manifest, document, the_plan, output.old_lock(), header["template_release"], set(todo),
+        outcome = guard.run(manifest, document, the_plan, old_lock, header["template_release"], set(todo),
                             allow_replace, enforce=not (check or diff))
         specs = tuple(sorted(specs + outcome.refactoring.specs, key=lambda spec: spec.path))
         progress("render")
@@ -118,12 +120,11 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
         report.rendered = len(files)
         report.files += skipped
         report.cached += skipped
-        notes = tuple(outcome.notes) + (manifest_file_notes(output.old_lock(), document) if check or diff else ())
+        notes = tuple(outcome.notes) + (manifest_file_notes(old_lock, document) if check or diff else ())
         rendered = Rendered(the_plan, files, manifest_sha, report, unchanged, tuple(outcome.hazards), notes,
                             document.manifest_files)
-        scope = write_stage.scope_for(the_plan) if not unchanged else tuple(sorted(f"{n}/" for n in {*todo, *gone}))
         lock = {**write_stage.lock_for(rendered, templates), refactor.LOCK_KEY: outcome.refactoring.section,
-                **unit_releases.lock_entry(output.old_lock(), header["template_release"], todo, scope)}
+                **unit_releases.lock_entry(old_lock, header["template_release"], todo, scope, output.lock_units())}
         if check or diff:
             found = output.compare(files, scope=scope, lock=lock, diff=diff)
         else:

@@ -109,6 +109,34 @@ def json_text(value: object) -> str:
     return "".join(parts)
 
 
+class JsonSlot:
+    """A hole in a document encoded by json_parts: its caller fills it with the members of an
+    object that it encoded itself, with json_member (gen.write.lockfile splices the per-unit
+    runs of a fleet's lock file this way). `indent` is the indentation of the object's braces."""
+
+    __slots__ = ("name", "indent")
+
+    def __init__(self, name: object, indent: str = ""):
+        self.name, self.indent = name, indent
+
+
+def json_parts(value: object) -> list:
+    """json_text's text in parts: strings, and a JsonSlot (with its indentation) wherever the
+    value holds one."""
+    parts: list = []
+    _json(value, "", parts.append)
+    parts.append("\n")
+    return parts
+
+
+def json_member(key: str, value: object, indent: str) -> str:
+    """One `"key": value` member of an object whose members are indented by `indent`, as
+    json_text writes it."""
+    parts = [f"{indent}{_encode_string(key)}: "]
+    _json(value, indent, parts.append)
+    return "".join(parts)
+
+
 def _json(value: object, indent: str, append) -> None:
     if type(value) is str:
         append(_encode_string(value))
@@ -143,6 +171,8 @@ def _json(value: object, indent: str, append) -> None:
         append(_encode_string(value))
     elif value is None or isinstance(value, (bool, int, float)):
         append(json.dumps(value))
+    elif isinstance(value, JsonSlot):
+        append(JsonSlot(value.name, indent))
     else:
         raise TypeError(f"not JSON data: {type(value).__name__}")
 

@@ -28,10 +28,12 @@ def release_of(lock: Mapping[str, Any], unit: str) -> str | None:
     return release if isinstance(release, str) else None
 
 
-def lock_entry(old_lock: Mapping[str, Any], release: str, rendered: Iterable[str], scope: Scope) -> dict[str, Any]:
+def lock_entry(old_lock: Mapping[str, Any], release: str, rendered: Iterable[str], scope: Scope,
+               old_units: Iterable[str] = ()) -> dict[str, Any]:
     """The lock's `unit_releases` after a render with `release` that rendered the units
     `rendered` and owns the paths in `scope` (None: all of them). Units it keeps from the old
-    lock keep the release recorded for them; {} when every unit is at `release`."""
+    lock keep the release recorded for them; {} when every unit is at `release`. `old_units`:
+    the units the old lock lists, when `old_lock` holds only those in scope (gen.write.lockfile)."""
     if scope is None:
         return {}  # every unit is rendered again or gone
     rendered = set(rendered)
@@ -47,7 +49,7 @@ def lock_entry(old_lock: Mapping[str, Any], release: str, rendered: Iterable[str
         entries = {unit: value for unit, value in recorded.items()
                    if isinstance(value, str) and value != release and kept(unit)}
     else:
-        units = {unit_of(path) for path in old_lock.get("files", {})}
+        units = set(old_units) or {unit_of(path) for path in old_lock.get("files", {})}
         entries = {}
         for unit in units:
             value = recorded.get(unit, old_default)

@@ -222,6 +222,26 @@ def test_interrupted_write_voids_what_is_known_of_the_spare(setup, tmp_path: Pat
     assert tree(out) == from_scratch(manifest, tmp_path)
 
 
+def test_one_tenant_edit_reads_and_encodes_only_that_tenants_part_of_the_lock(setup, tmp_path: Path, monkeypatch):
+    """The lock of a fleet is tens of megabytes: an incremental render reads the header and
+    its own units' entries, and copies the other units' text as it is (gen.write.lockfile)."""
+    from gen import api
+    from gen.write import lockfile
+    from gen.write.disk import Disk
+
+    manifest, out, cache = setup
+    manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
+    encodes, whole_reads = [], []
+    encode, read_whole = lockfile.encode, Disk.lock
+    monkeypatch.setattr(lockfile, "encode", lambda lock, old=None, owned=None: encodes.append(
+        (old is not None, sorted(u for u in lockfile.units(old.layout) if owned(u)) if old else None))
+        or encode(lock, old, owned))
+    monkeypatch.setattr(Disk, "lock", lambda self, *a, **k: whole_reads.append(1) or read_whole(self, *a, **k))
+    api.render_output(manifest, out, cache_dir=cache)
+    assert encodes == [(True, [TENANT])] and whole_reads == []
+    assert tree(out) == from_scratch(manifest, tmp_path)
+
+
 # --- incremental == full, over random edit sequences ------------------------------------------
 
 

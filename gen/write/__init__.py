@@ -16,8 +16,9 @@ Speed: the output directory is scanned once (scandir); a stat index kept in the 
 directory (size, mtime, inode -> sha256, as git's index does) spares reading files that have
 not changed since plgen wrote them.
 
-Modules: changes (comparing, hand edits), disk (scan, stat index, lock file), swap (staging,
-spare tree, recovery), osfs (writer lock, exchange, links: the OS-specific parts).
+Modules: changes (comparing, hand edits), disk (scan, stat index, lock file), lockfile (the
+lock's text in runs per unit: a render that owns a few units reads and encodes only theirs),
+swap (staging, spare tree, recovery), osfs (writer lock, exchange, links: the OS-specific parts).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .changes import (Changes, Scope, changes, in_scope, lock_for, lock_header, 
                       wanted_files)
 from .disk import LOCK_FILE, Disk, StatIndex, check_relative
 from .osfs import LOCK_WAIT_SECONDS, crash_point, exclusive, fail
-from . import cachedir
+from . import cachedir, lockfile
 from .swap import STAGING_MARK, Progress, SpareContents, busy_mark, recover, spare_path, swap_in
 
 __all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "exclusive",
@@ -93,6 +94,7 @@ class Output:
         self.disk = Disk(out_dir, self.index)
         self.cache_dir = cache_dir
         self._spare: tuple | None = None  # (spare path, SpareContents fields) after a swap
+        self._partial: tuple | None = None  # (scope, the lock's header and units in scope, lockfile.OldLock)
 
     @classmethod
     @contextmanager
@@ -136,6 +138,11 @@ class Output:
         """The lock file's header as plgen wrote or read it, if the lock is untouched since."""
         return dict(self.index.lock[1]) if self._lock_untouched() else None
 
+    def _layout(self) -> lockfile.Layout | None:
+        """Where each unit's runs are in the lock file, if it is untouched since plgen wrote or
+        checked it."""
+        return self.index.lock[3] if self._lock_untouched() else None
+
     def _lock_untouched(self) -> bool:
         lock_st = self.disk.snapshot.files.get(LOCK_FILE)
         return lock_st is not None and bool(self.index.lock) and tuple(self.index.lock[0]) == StatIndex.key(lock_st)
@@ -151,19 +158,36 @@ class Output:
     def compare(self, files: dict[str, str], *, scope: Scope = None, lock: dict | None = None,
                 diff: bool = False) -> Changes:
         """What writing `files` (and `lock`) would change; writes nothing to out_dir."""
-        old_lock = self.disk.lock(trusted=self._lock_untouched())
-        wanted, shas = wanted_files(files, lock, old_lock, scope)
-        self._remember(old_lock, scope, files, shas, None, set())
-        return changes(self.disk, wanted, shas, old_lock, scope, diff)
+        old_lock, splice = self._lock_in(scope)
+        wanted, shas, layout = wanted_files(files, lock, old_lock, scope, splice)
+        self._remember(old_lock, scope, files, shas, None, set(), layout)
+        # --diff sums up what changes in the lock, all of it
+        whole = self.disk.lock(trusted=self._lock_untouched()) if diff and splice is not None else old_lock
+        return changes(self.disk, wanted, shas, old_lock, scope, diff, whole)
 
     def _remember(self, old_lock: dict, scope: Scope, files: dict[str, str], shas: dict[str, str],
-                  written: dict[str, tuple] | None, removed: set[str]) -> None:
+                  written: dict[str, tuple] | None, removed: set[str], layout: lockfile.Layout) -> None:
         self._old_lock, self._scope, self._files = old_lock, scope, files
-        self._shas, self._written, self._removed = shas, written, removed
+        self._shas, self._written, self._removed, self._new_layout = shas, written, removed, layout
 
-    def old_lock(self) -> dict:
-        """The lock file as it is (parsed once; shared: do not change it)."""
-        return self.disk.lock(trusted=self._lock_untouched())
+    def old_lock(self, scope: Scope = None) -> dict:
+        """The lock file as it is (parsed once; shared: do not change it). Given the scope of a
+        render that owns some units, and while the lock is the one plgen wrote or checked, only
+        its header and the entries of the units in scope are read (gen.write.lockfile); compare
+        and write with that scope then keep the other units' entries as they are."""
+        return self._lock_in(scope)[0]
+
+    def _lock_in(self, scope: Scope) -> tuple[dict, lockfile.OldLock | None]:
+        if self._partial is None and scope is not None and (layout := self._layout()):
+            owned = _owned_by(scope)
+            try:
+                data = self.disk.read(LOCK_FILE)
+                self._partial = (scope, lockfile.read(data, layout, owned), lockfile.OldLock(data, layout))
+            except (OSError, ValueError, UnicodeDecodeError):
+                pass  # read the whole lock, as without a layout
+        if self._partial is not None and self._partial[0] == scope:
+            return self._partial[1], self._partial[2]
+        return self.disk.lock(trusted=self._lock_untouched()), None
 
     def lock_units(self) -> set[str]:
         """The units the lock file lists, if it is untouched since plgen wrote or checked it."""
@@ -176,9 +200,10 @@ class Output:
         for path in files:
             check_relative(self.out_dir, path)
         disk = self.disk
-        # (the lock's own paths are checked when it is read)
-        old_lock = disk.lock(checked=files, trusted=self._lock_untouched())
-        wanted, shas = wanted_files(files, lock, old_lock, scope)
+        old_lock, splice = self._lock_in(scope)
+        if splice is None:  # (the lock's own paths are checked when it is read)
+            old_lock = disk.lock(checked=files, trusted=self._lock_untouched())
+        wanted, shas, layout = wanted_files(files, lock, old_lock, scope, splice)
         _refuse_links(disk, wanted)
         found = changes(disk, wanted, shas, old_lock, scope, diff=False)
         if not force:
@@ -193,7 +218,7 @@ class Output:
             contents = SpareContents.of(spare, disk.snapshot) if spare is not None and old_tree_kept else None
             # () records that nothing is known of the spare
             self._spare = (spare, tuple(getattr(contents, f.name) for f in dataclasses.fields(contents)) if contents else ())
-        self._remember(old_lock, scope, files, shas, written, set(found.removed))
+        self._remember(old_lock, scope, files, shas, written, set(found.removed), layout)
         return found
 
     def _save(self, entries: dict[str, tuple], units: dict[str, tuple], lock: tuple, link_services: bytes | None) -> None:
@@ -238,9 +263,14 @@ class Output:
         if lock_entry is None:
             lock, units = (), {}  # no lock on disk: trust no unit
         else:
-            lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), tuple(sorted(lock_units)))
+            lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), tuple(sorted(lock_units)),
+                    self._new_layout)
         pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
         self._save(entries, units, lock, pickled)
+
+def _owned_by(scope: Scope):
+    return lambda unit: in_scope(f"{unit}/", scope)
+
 
 def _refuse_links(disk: Disk, wanted: dict[str, bytes]) -> None:
     for path in wanted:

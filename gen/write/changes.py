@@ -11,8 +11,8 @@ from pathlib import Path
 from .. import __version__
 from ..errors import Location, Problem, WriteError
 from ..plan import Plan
-from ..quoting import json_text
 from ..resources import template_release
+from . import lockfile
 from .disk import LOCK_FILE, Disk, sha
 
 
@@ -74,22 +74,31 @@ def _merged_lock(old_lock: dict, lock: dict, scope: Scope) -> dict:
     return {**lock, "files": dict(sorted({**kept, **lock["files"]}.items()))}
 
 
-def wanted_files(files: dict[str, str], lock: dict | None, old_lock: dict,
-                 scope: Scope) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The bytes and sha256 of every file the output should hold, the lock file included."""
+def wanted_files(files: dict[str, str], lock: dict | None, old_lock: dict, scope: Scope,
+                 splice: lockfile.OldLock | None = None) -> tuple[dict[str, bytes], dict[str, str], lockfile.Layout]:
+    """The bytes and sha256 of every file the output should hold, the lock file included, and
+    the lock's layout. With `splice` (the old lock's bytes and layout, `old_lock` holding only
+    the units in scope), the units out of scope keep their runs of the old lock's text."""
     wanted = {path: text.encode("utf-8") for path, text in files.items()}
     shas = dict(lock["files"]) if lock else {path: sha(data) for path, data in wanted.items()}
+    layout: lockfile.Layout = ()
     if lock is not None:
-        wanted[LOCK_FILE] = json_text(_merged_lock(old_lock, lock, scope)).encode("utf-8")
-        shas[LOCK_FILE] = sha(wanted[LOCK_FILE])
-    return wanted, shas
+        if splice is not None:
+            assert scope is not None, "only a render that owns some units splices"
+            data, layout = lockfile.encode(lock, splice, owned=lambda unit: in_scope(f"{unit}/", scope))
+        else:
+            data, layout = lockfile.encode(_merged_lock(old_lock, lock, scope))
+        wanted[LOCK_FILE] = data
+        shas[LOCK_FILE] = sha(data)
+    return wanted, shas, layout
 
 
 def changes(disk: Disk, wanted: dict[str, bytes], wanted_sha: dict[str, str], old_lock: dict, scope: Scope,
-            diff: bool) -> Changes:
+            diff: bool, whole_lock: dict | None = None) -> Changes:
     """What writing `wanted` changes, and which of those files are not plgen's to overwrite:
     edited (in scope, differing from the sha the lock says plgen wrote) or foreign (at a
-    generated path the lock does not list, and about to change)."""
+    generated path the lock does not list, and about to change). `old_lock` needs only the
+    entries in scope; `whole_lock` (default: old_lock), all of them, for --diff's summary."""
     found = Changes()
     listed = old_lock["files"]
     for path in sorted(wanted):
@@ -107,7 +116,7 @@ def changes(disk: Disk, wanted: dict[str, bytes], wanted_sha: dict[str, str], ol
             found.unchanged += 1
             continue
         if diff:
-            found.diffs[path] = (_lock_summary(old_lock, wanted[path]) if path == LOCK_FILE
+            found.diffs[path] = (_lock_summary(whole_lock or old_lock, wanted[path]) if path == LOCK_FILE
                                  else _unified(path, disk.read(path) if current else None, wanted[path]))
     for path in sorted(listed):
         if path not in wanted and in_scope(path, scope) and disk.exists(path):
