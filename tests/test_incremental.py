@@ -242,6 +242,29 @@ def test_one_tenant_edit_reads_and_encodes_only_that_tenants_part_of_the_lock(se
     assert tree(out) == from_scratch(manifest, tmp_path)
 
 
+def test_first_change_after_a_first_render_uses_the_primed_spare_without_scanning_it(setup, tmp_path: Path,
+                                                                                   monkeypatch):
+    """The first render primes the spare with hard links to what it wrote and records what it
+    holds: the next change brings the spare up to date from that record instead of scanning
+    it (at 100,000 tenants a scan of 900,000 files)."""
+    from gen import api
+    from gen.write import swap
+
+    manifest, out, cache = setup
+    scans = []
+    scan = swap._staging_snapshot
+    monkeypatch.setattr(swap, "_staging_snapshot", lambda *args: scans.append(args) or scan(*args))
+    trees = [tree(out)]
+    for order in ("4472", "4473"):
+        manifest.write_text(manifest.read_text().replace(f"order={int(order) - 1}", f"order={order}"))
+        api.render_output(manifest, out, cache_dir=cache)
+        trees.append(tree(out))
+        assert trees[-1] == from_scratch(manifest, tmp_path) != trees[-2]
+    assert [staging for staging, _ in scans if cache in staging.parents] == []  # (the others: renders from scratch)
+    (spare,) = [path for path in (cache / "spares").iterdir() if path.is_dir()]
+    assert tree(spare) == trees[1]  # the tree before last
+
+
 # --- incremental == full, over random edit sequences ------------------------------------------
 
 

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ..plan import unit_of
-from .changes import (Changes, Scope, changes, in_scope, lock_for, lock_header, refuse_edited_and_foreign, scope_for,
-                      wanted_files)
+from .changes import (Changes, Scope, changes, in_scope, lock_for, lock_header, owned_by, refuse_edited_and_foreign,
+                      scope_for, wanted_files)
 from .disk import LOCK_FILE, Disk, StatIndex, check_relative
 from .osfs import LOCK_WAIT_SECONDS, crash_point, exclusive, fail
 from . import cachedir, lockfile
@@ -179,10 +179,9 @@ class Output:
 
     def _lock_in(self, scope: Scope) -> tuple[dict, lockfile.OldLock | None]:
         if self._partial is None and scope is not None and (layout := self._layout()):
-            owned = _owned_by(scope)
             try:
                 data = self.disk.read(LOCK_FILE)
-                self._partial = (scope, lockfile.read(data, layout, owned), lockfile.OldLock(data, layout))
+                self._partial = (scope, lockfile.read(data, layout, owned_by(scope)), lockfile.OldLock(data, layout))
             except (OSError, ValueError, UnicodeDecodeError):
                 pass  # read the whole lock, as without a layout
         if self._partial is not None and self._partial[0] == scope:
@@ -213,9 +212,8 @@ class Output:
         if found.drift:
             spare = spare_path(self.cache_dir, self.out_dir)
             recorded = SpareContents(*self.index.spare) if self.index.spare else None
-            written, old_tree_kept = swap_in(disk, wanted, found, jobs or os.cpu_count() or 1, progress, spare,
-                                             recorded)
-            contents = SpareContents.of(spare, disk.snapshot) if spare is not None and old_tree_kept else None
+            written, spare_tree = swap_in(disk, wanted, found, jobs or os.cpu_count() or 1, progress, spare, recorded)
+            contents = SpareContents.of(spare, spare_tree) if spare is not None and spare_tree is not None else None
             # () records that nothing is known of the spare
             self._spare = (spare, tuple(getattr(contents, f.name) for f in dataclasses.fields(contents)) if contents else ())
         self._remember(old_lock, scope, files, shas, written, set(found.removed), layout)
@@ -267,10 +265,6 @@ class Output:
                     self._new_layout)
         pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
         self._save(entries, units, lock, pickled)
-
-def _owned_by(scope: Scope):
-    return lambda unit: in_scope(f"{unit}/", scope)
-
 
 def _refuse_links(disk: Disk, wanted: dict[str, bytes]) -> None:
     for path in wanted:

@@ -50,6 +50,11 @@ def in_scope(path: str, scope: Scope) -> bool:
     return scope is None or path.startswith(scope)
 
 
+def owned_by(scope: Scope):
+    """unit name -> whether a render with `scope` owns that unit's files."""
+    return lambda unit: in_scope(f"{unit}/", scope)
+
+
 def lock_header(manifest_sha256: str, templates: Path | None = None, manifest_files: dict | None = None) -> dict:
     """The lock file's entries besides the file list. A manifest directory adds the sha256 of
     each of its files (`manifest_files`, by path in the directory); a manifest file does not."""
@@ -85,7 +90,7 @@ def wanted_files(files: dict[str, str], lock: dict | None, old_lock: dict, scope
     if lock is not None:
         if splice is not None:
             assert scope is not None, "only a render that owns some units splices"
-            data, layout = lockfile.encode(lock, splice, owned=lambda unit: in_scope(f"{unit}/", scope))
+            data, layout = lockfile.encode(lock, splice, owned=owned_by(scope))
         else:
             data, layout = lockfile.encode(_merged_lock(old_lock, lock, scope))
         wanted[LOCK_FILE] = data

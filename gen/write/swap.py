@@ -93,7 +93,7 @@ def busy_mark(spare: Path) -> Path:
 
 
 def swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, progress: Progress,
-            spare: Path | None, spare_contents: SpareContents | None = None) -> tuple[dict[str, tuple], bool]:
+            spare: Path | None, spare_contents: SpareContents | None = None) -> tuple[dict[str, tuple], Snapshot | None]:
     """Bring a staging tree to the new content and exchange it with out_dir in one rename.
 
     The staging tree is the spare (the tree before last, kept from the previous swap) when
@@ -101,8 +101,8 @@ def swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, p
     proportion to its changes (with `spare_contents`, recorded when it became the spare, it
     is not even scanned). Without a spare it is built from nothing. Either way the old tree,
     after the exchange, becomes the next spare (or is removed when there is no place for
-    one). Returns the stat index entries of the files written, and whether the spare now
-    holds the tree this write replaced (`disk.snapshot`).
+    one). Returns the stat index entries of the files written, and what the spare now holds
+    (the tree this write replaced, or the new one when the spare was primed), if known.
     """
     out_dir = disk.out_dir
     staging = spare if spare is not None and out_dir.is_dir() else \
@@ -119,8 +119,7 @@ def swap_in(disk: Disk, wanted: dict[str, bytes], changes: Changes, jobs: int, p
     finally:
         if not swapped and staging != spare and staging.exists():
             _remove_tree(staging, jobs)
-    old_tree_kept = _keep_old_tree_as_spare(out_dir, staging, spare, jobs)
-    return written, old_tree_kept
+    return written, _keep_old_tree_as_spare(disk.snapshot, staging, spare, jobs)
 
 
 def _build_staging(disk: Disk, staging: Path, wanted: dict[str, bytes], changes: Changes, jobs: int,
@@ -169,28 +168,29 @@ def _copy_links(out_dir: Path, staging: Path, snapshot: Snapshot, current: Snaps
             os.symlink(os.readlink(out_dir / path), staging / path)
 
 
-def _keep_old_tree_as_spare(out_dir: Path, staging: Path, spare: Path | None, jobs: int) -> bool:
-    """Whether the spare now holds the old tree."""
+def _keep_old_tree_as_spare(old_tree: Snapshot, staging: Path, spare: Path | None, jobs: int) -> Snapshot | None:
+    """What the spare now holds, if known: the old tree, or the new one if it was primed."""
     if spare is not None and not spare.exists() and not staging.exists():
         # A first render (nothing to exchange with): prime the spare now, with hard links
         # only, so that the next change already costs in proportion to itself.
-        _prime_spare(out_dir, spare, jobs)
-        return False
+        return _prime_spare(old_tree.root, spare, jobs)
     if staging != spare and staging.exists():
         # After the exchange `staging` holds the old tree: it becomes the spare, or goes.
         if spare is not None and not spare.exists():
             try:
                 os.rename(staging, spare)
-                return True
+                return old_tree
             except OSError:
                 _remove_tree(staging, jobs)
         else:
             _remove_tree(staging, jobs)
-        return False
-    return staging == spare
+        return None
+    return old_tree if staging == spare else None
 
 
-def _prime_spare(out_dir: Path, spare: Path, jobs: int) -> None:
+def _prime_spare(out_dir: Path, spare: Path, jobs: int) -> Snapshot | None:
+    """A spare of hard links to the output just written; what it holds (the output's scan:
+    the same inodes), or None if it could not be made."""
     live = Snapshot.scan(out_dir)
     temp = spare.with_name(spare.name + f".{os.getpid()}.tmp")
     try:
@@ -200,15 +200,23 @@ def _prime_spare(out_dir: Path, spare: Path, jobs: int) -> None:
         for path in live.links:
             os.symlink(os.readlink(out_dir / path), temp / path)
 
-        def link(paths: list[str]) -> None:
+        def link(paths: list[str]) -> bool:
+            """Whether every file is a hard link (the spare then has the output's inodes)."""
+            linked = True
             for path in paths:
-                link_or_copy(out_dir / path, temp / path)
+                try:
+                    os.link(out_dir / path, temp / path)
+                except OSError:
+                    link_or_copy(out_dir / path, temp / path)
+                    linked = False
+            return linked
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            list(pool.map(link, _chunks(sorted(live.files), 512)))
+            all_linked = all(list(pool.map(link, _chunks(sorted(live.files), 512))))
         os.rename(temp, spare)
+        return live if all_linked else None
     except OSError:
-        pass  # only an optimisation: the next change builds the spare itself
+        return None  # only an optimisation: the next change builds the spare itself
     finally:
         if temp.exists():
             _remove_tree(temp, jobs)
