@@ -73,6 +73,23 @@ def test_stale_or_damaged_spare_is_repaired(tmp_path: Path):
     assert tree(out) == tree(fresh)
 
 
+def test_spare_changed_after_a_swap_is_scanned_not_trusted(tmp_path: Path):
+    """After a swap the spare (the tree before last) is recorded so that the next write need
+    not scan it; a file removed or added deep inside it since voids that record."""
+    cache, out = tmp_path / "state", tmp_path / "out"
+    manifest = tmp_path / "tenants.yaml"
+    for order in ("4471", "4472", "4473"):
+        manifest.write_text(EXAMPLE.read_text().replace("order=4471", f"order={order}"))
+        assert run_cli("render", manifest, "-o", out, "--cache-dir", cache).exit_code == 0
+        if order == "4472":
+            spare = next(p for p in (cache / "spares").iterdir() if p.is_dir())
+            (spare / "tenants" / "globex" / "terraform" / "main.tf").unlink()  # a unit the next render keeps
+            (spare / "tenants" / "globex" / "bicep" / "stray.bicep").write_text("x")
+    fresh = tmp_path / "fresh"
+    assert run_cli("render", manifest, "-o", fresh, "--cache-dir", tmp_path / "s2").exit_code == 0
+    assert tree(out) == tree(fresh)
+
+
 def test_hand_edit_in_place_is_seen_through_shared_inodes(tmp_path: Path):
     cache, out = tmp_path / "state", tmp_path / "out"
     assert run_cli("render", EXAMPLE, "-o", out, "--cache-dir", cache).exit_code == 0

@@ -101,7 +101,7 @@ class StatIndex:
       write need not scan it.
     """
 
-    FORMAT = 3
+    FORMAT = 4
 
     def __init__(self, cache_dir: Path | None, out_dir: Path):
         self.path = None

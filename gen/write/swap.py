@@ -57,34 +57,53 @@ def spare_path(cache_dir: Path | None, out_dir: Path) -> Path | None:
 
 @dataclass(frozen=True)
 class SpareContents:
-    """What a spare holds, as recorded when it became the spare: the tree the swap replaced,
-    as the write's own scan saw it (so the next write need not scan the spare again)."""
+    """What a spare holds, as recorded when it became the spare: the tree the swap replaced
+    (or the output it was primed from), as the write's own scan saw it, so the next write need
+    not scan the spare again. Each directory's modification time is recorded too: a file
+    added, removed or renamed anywhere in the spare changes its directory's, so a spare
+    changed by anything but plgen is scanned again rather than trusted (stat of each directory:
+    a third of the entries of a tenant's tree, and no listing)."""
 
     root: tuple[int, int]  # (st_dev, st_ino) of the spare's directory
     files: dict[str, int]  # path -> inode
     dirs: tuple[str, ...]
     links: tuple[str, ...]
     others: tuple[str, ...]
+    dir_times: tuple[int, ...]  # st_mtime_ns of the spare's directory, then of each of `dirs`
 
     @classmethod
-    def of(cls, spare: Path, old_tree: Snapshot) -> "SpareContents | None":
+    def of(cls, spare: Path, tree: Snapshot) -> "SpareContents | None":
         try:
             st = os.stat(spare)
+            dirs = tuple(tree.dirs)
+            times = _dir_times(spare, dirs)
         except OSError:
             return None
-        return cls((st.st_dev, st.st_ino), {p: s.st_ino for p, s in old_tree.files.items()}, tuple(old_tree.dirs),
-                   tuple(old_tree.links), tuple(old_tree.others))
+        return cls((st.st_dev, st.st_ino), {p: s.st_ino for p, s in tree.files.items()}, dirs,
+                   tuple(tree.links), tuple(tree.others), times)
 
     def snapshot_of(self, spare: Path) -> Snapshot | None:
-        """The spare's contents, if the spare is still the directory recorded and no write was
-        interrupted while changing it (its busy mark would still be there)."""
+        """The spare's contents, if the spare is still the directory recorded, no write was
+        interrupted while changing it (its busy mark would still be there) and no directory in
+        it changed since."""
         try:
             st = os.stat(spare)
+            if (st.st_dev, st.st_ino) != self.root or busy_mark(spare).exists() or \
+                    _dir_times(spare, self.dirs) != self.dir_times:
+                return None
         except OSError:
             return None
-        if (st.st_dev, st.st_ino) != self.root or busy_mark(spare).exists():
-            return None
         return Snapshot(spare, dict(self.files), dict.fromkeys(self.dirs, 0), set(self.links), set(self.others))
+
+
+def _dir_times(spare: Path, dirs: tuple[str, ...]) -> tuple[int, ...]:
+    if os.stat not in os.supports_dir_fd:
+        return (os.stat(spare).st_mtime_ns, *(os.stat(spare / d).st_mtime_ns for d in dirs))
+    fd = os.open(spare, os.O_RDONLY)
+    try:  # relative to the spare: a shorter path walk for each
+        return (os.fstat(fd).st_mtime_ns, *(os.stat(d, dir_fd=fd, follow_symlinks=False).st_mtime_ns for d in dirs))
+    finally:
+        os.close(fd)
 
 
 def busy_mark(spare: Path) -> Path:
