@@ -234,7 +234,7 @@ def test_one_tenant_edit_reads_and_encodes_only_that_tenants_part_of_the_lock(se
     encodes, whole_reads = [], []
     encode, read_whole = lockfile.encode, Disk.lock
     monkeypatch.setattr(lockfile, "encode", lambda lock, old=None, owned=None: encodes.append(
-        (old is not None, sorted(u for u in lockfile.units(old.layout) if owned(u)) if old else None))
+        (old is not None, sorted(u for u in lockfile.file_units(old.layout) if owned(u)) if old else None))
         or encode(lock, old, owned))
     monkeypatch.setattr(Disk, "lock", lambda self, *a, **k: whole_reads.append(1) or read_whole(self, *a, **k))
     api.render_output(manifest, out, cache_dir=cache)

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ..plan import unit_of
-from .changes import (Changes, Scope, changes, in_scope, lock_for, lock_header, owned_by, refuse_edited_and_foreign,
-                      scope_for, wanted_files)
+from .changes import (Changes, Scope, changes, lock_for, lock_header, owned_by, refuse_edited_and_foreign, scope_for,
+                      wanted_files)
 from .disk import LOCK_FILE, Disk, StatIndex, check_relative
 from .osfs import LOCK_WAIT_SECONDS, crash_point, exclusive, fail
 from . import cachedir, lockfile
@@ -141,7 +141,7 @@ class Output:
     def _layout(self) -> lockfile.Layout | None:
         """Where each unit's runs are in the lock file, if it is untouched since plgen wrote or
         checked it."""
-        return self.index.lock[3] if self._lock_untouched() else None
+        return self.index.lock[2] if self._lock_untouched() else None
 
     def _lock_untouched(self) -> bool:
         lock_st = self.disk.snapshot.files.get(LOCK_FILE)
@@ -160,14 +160,14 @@ class Output:
         """What writing `files` (and `lock`) would change; writes nothing to out_dir."""
         old_lock, splice = self._lock_in(scope)
         wanted, shas, layout = wanted_files(files, lock, old_lock, scope, splice)
-        self._remember(old_lock, scope, files, shas, None, set(), layout)
+        self._remember(scope, files, shas, None, set(), layout)
         # --diff sums up what changes in the lock, all of it
         whole = self.disk.lock(trusted=self._lock_untouched()) if diff and splice is not None else old_lock
         return changes(self.disk, wanted, shas, old_lock, scope, diff, whole)
 
-    def _remember(self, old_lock: dict, scope: Scope, files: dict[str, str], shas: dict[str, str],
+    def _remember(self, scope: Scope, files: dict[str, str], shas: dict[str, str],
                   written: dict[str, tuple] | None, removed: set[str], layout: lockfile.Layout) -> None:
-        self._old_lock, self._scope, self._files = old_lock, scope, files
+        self._scope, self._files = scope, files
         self._shas, self._written, self._removed, self._new_layout = shas, written, removed, layout
 
     def old_lock(self, scope: Scope = None) -> dict:
@@ -190,7 +190,7 @@ class Output:
 
     def lock_units(self) -> set[str]:
         """The units the lock file lists, if it is untouched since plgen wrote or checked it."""
-        return set(self.index.lock[2]) if self._lock_untouched() else set()
+        return set(lockfile.file_units(self.index.lock[2])) if self._lock_untouched() else set()
 
     def write(self, files: dict[str, str], lock: dict, *, scope: Scope = None, force: bool = False,
               jobs: int | None = None, progress: Progress = _no_progress) -> Changes:
@@ -216,7 +216,7 @@ class Output:
             contents = SpareContents.of(spare, spare_tree) if spare is not None and spare_tree is not None else None
             # () records that nothing is known of the spare
             self._spare = (spare, tuple(getattr(contents, f.name) for f in dataclasses.fields(contents)) if contents else ())
-        self._remember(old_lock, scope, files, shas, written, set(found.removed), layout)
+        self._remember(scope, files, shas, written, set(found.removed), layout)
         return found
 
     def _save(self, entries: dict[str, tuple], units: dict[str, tuple], lock: tuple, link_services: bytes | None) -> None:
@@ -249,10 +249,7 @@ class Output:
         rendered: dict[str, list[str]] = {name: [] for name in digests}
         for path in self._files:
             rendered[unit_of(path)].append(path)
-        if partial:  # the units the lock listed, but those in scope that were not rendered again
-            lock_units = {name for name in self.index.lock[2] if not in_scope(f"{name}/", self._scope)} | set(rendered)
-        else:
-            lock_units = {unit_of(p) for p in self._old_lock.get("files", {}) if not in_scope(p, self._scope)} | set(rendered)
+        lock_units = set(lockfile.file_units(self._new_layout))  # the units of the lock just written or compared
         units = {name: record for name, record in self.index.units.items() if name in lock_units and name not in digests}
         for name, digest in digests.items():
             if self.writing or not differing.intersection(rendered[name]):
@@ -261,8 +258,7 @@ class Output:
         if lock_entry is None:
             lock, units = (), {}  # no lock on disk: trust no unit
         else:
-            lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), tuple(sorted(lock_units)),
-                    self._new_layout)
+            lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), self._new_layout)
         pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
         self._save(entries, units, lock, pickled)
 

@@ -93,21 +93,21 @@ class StatIndex:
       found on disk (gen.plan.units): one whose digest and files' stats still match is not
       rendered, verified or hashed again;
     - lock: the lock file's stat key, header (tool version, template release, manifest
-      digest), units and layout (where each unit's runs are: gen.write.lockfile) when it was
-      written or checked;
+      digest) and layout (where each unit's runs are, gen.write.lockfile: also which units it
+      lists) when it was written or checked;
     - link_services: the provider's link services as the oracle read them (pickled), for
       checking tenants rendered while the provider is not;
     - spare: what the spare tree holds (gen.write.swap.SpareContents fields), so that the next
       write need not scan it.
     """
 
-    FORMAT = 4
+    FORMAT = 5
 
     def __init__(self, cache_dir: Path | None, out_dir: Path):
         self.path = None
         self.entries: dict[str, list] = {}
         self.units: dict[str, tuple] = {}
-        self.lock: tuple = ()  # (stat key, sorted header items, units, layout), or () when unknown
+        self.lock: tuple = ()  # (stat key, sorted header items, layout), or () when unknown
         self.link_services: bytes | None = None
         self.spare: tuple | None = None
         if cache_dir is not None:

@@ -21,7 +21,7 @@ lock's stat and uses it only while the lock keeps that stat.
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterator
+from typing import Callable
 
 from ..plan import unit_of
 from ..quoting import JsonSlot, json_member, json_parts
@@ -95,14 +95,10 @@ def read(data: bytes, layout: Layout, owned: Owned) -> dict:
     return lock
 
 
-def units(layout: Layout) -> Iterator[str]:
-    """Every unit with a run in the lock."""
-    seen: set[str] = set()
-    for section in layout:
-        for unit in (section[2] if section else ()):
-            if unit not in seen:
-                seen.add(unit)
-                yield unit
+def file_units(layout: Layout) -> list[str]:
+    """The units the lock lists files of, in order."""
+    files = layout[SECTIONS.index(("files",))] if layout else None
+    return list(files[2]) if files else []
 
 
 def _get(lock: dict, path: tuple[str, ...]) -> dict | None:
