@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
@@ -49,19 +50,49 @@ def is_manifest_directory(path: str | Path) -> bool:
     return str(path) != load.STDIN and Path(path).is_dir()
 
 
+@dataclass(frozen=True)
+class ManifestInput:
+    """A manifest read but not parsed: the bytes of a file (or of standard input), or of each
+    file of a manifest directory by path relative to it (`files`)."""
+
+    path: str
+    raw: bytes = b""
+    files: dict[str, bytes] | None = None
+
+    def file_digests(self) -> dict[str, str] | None:
+        """A manifest directory's files' sha256 (the Document's manifest_files), else None."""
+        if self.files is None:
+            return None
+        return {path: hashlib.sha256(data).hexdigest() for path, data in self.files.items()}
+
+    def sha256(self) -> str:
+        """What the loaded Document's manifest_sha256() will be (the bytes of a file that
+        loads are UTF-8, which decoding and encoding again keeps as they are)."""
+        digests = self.file_digests()
+        return hashlib.sha256(self.raw).hexdigest() if digests is None else load.files_sha256(digests)
+
+
 def load_manifest(path: str | Path) -> load.Document:
     """A manifest file, standard input ("-"), or a manifest directory."""
-    if is_manifest_directory(path):
-        return load_directory(path)
-    return load.load_file(path)
+    return parse_manifest(read_manifest(path))
 
 
-def load_directory(directory: str | Path) -> load.Document:
-    check_manifest(directory)
-    files, problems = read_tree(Path(directory))
+def read_manifest(path: str | Path) -> ManifestInput:
+    """The bytes of a manifest file, standard input or manifest directory (a file that cannot
+    be read is a ManifestError, as in parse_manifest)."""
+    if not is_manifest_directory(path):
+        return ManifestInput(str(path), raw=load.read_file(path))
+    check_manifest(path)
+    files, problems = read_tree(Path(path))
     if problems:
         raise ManifestError(problems)
-    return compose(files, str(directory))
+    return ManifestInput(str(path), files=files)
+
+
+def parse_manifest(given: ManifestInput) -> load.Document:
+    if given.files is None:
+        return load.load_bytes(given.raw, load.STDIN_SOURCE if given.path == load.STDIN else given.path)
+    return compose(given.files, given.path)
 
 
 def tenant_paths(directory: Path) -> tuple[list[str], list[Problem]]:

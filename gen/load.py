@@ -12,7 +12,7 @@ import json
 import re
 import sys
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +103,7 @@ class Document:
         as `sha256sum` prints them (`<sha256>  <path>`), sorted by path."""
         if self.manifest_files is None:
             return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
-        listing = "".join(f"{sha}  {path}\n" for path, sha in sorted(self.manifest_files.items()))
-        return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+        return files_sha256(self.manifest_files)
 
     def format_path(self, path: PathKey) -> str:
         return format_path(path, self.tenant_id, by_id=self.is_directory)
@@ -290,6 +289,13 @@ def load_text(text: str, source: str, *, tenants_from: int | None = None) -> Doc
     return Document(source, data, composer.marks, composer.key_marks, text)
 
 
+def files_sha256(digests: Mapping[str, str]) -> str:
+    """The sha256 of a manifest directory: of its files' digests, one line each as `sha256sum`
+    prints them (`<sha256>  <path>`), sorted by path."""
+    listing = "".join(f"{sha}  {path}\n" for path, sha in sorted(digests.items()))
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
 def input_file_problem(path: Path) -> str | None:
     """Why `path` cannot be read as an input file, or None. The one place that decides what an
     input file argument may be (a MANIFEST may also be a manifest directory: gen.directory)."""
@@ -308,8 +314,13 @@ def check_input_file(path: str | Path) -> None:
 
 def load_file(path: str | Path) -> Document:
     """Load a manifest file, or standard input when `path` is "-"."""
+    return load_bytes(read_file(path), STDIN_SOURCE if str(path) == STDIN else str(path))
+
+
+def read_file(path: str | Path) -> bytes:
+    """The bytes of a manifest file, or of standard input when `path` is "-", within the limit."""
     if str(path) == STDIN:
-        return load_bytes(_read_stdin(), STDIN_SOURCE)
+        return _read_stdin()
     path = Path(path)
     source = str(path)
     check_input_file(path)
@@ -317,10 +328,9 @@ def load_file(path: str | Path) -> Document:
         size = path.stat().st_size
         if size > MAX_MANIFEST_BYTES:
             raise ManifestError(Problem(Location(source), f"larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB limit ({size} bytes)"))
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         raise ManifestError(Problem(Location(source), f"cannot read: {err.strerror or err}")) from None
-    return load_bytes(raw, source)
 
 
 def _read_stdin() -> bytes:
