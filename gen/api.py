@@ -5,6 +5,7 @@ The CLI is a thin layer over these functions; they raise gen.errors exceptions a
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ STDIN_MANIFEST_NAME = "stdin"  # the manifest's name in generated output when it
 
 @dataclass(frozen=True)
 class Rendered:
-    plan: plan_stage.Plan
+    plan: plan_stage.Plan | None  # None: render_output found the inputs and files of its last run (a no-op)
     files: dict[str, str]  # the units rendered (an incremental render skips unchanged ones)
     manifest_sha256: str
     report: verify_stage.Report
@@ -43,8 +44,22 @@ def manifest_name(path: str | Path) -> str:
 
 def load_manifest(path: str | Path) -> tuple[Manifest, load.Document]:
     """A manifest file, standard input ("-") or a manifest directory, loaded and validated."""
-    document = directory.load_manifest(path)
+    return parse_manifest(directory.read_manifest(path))
+
+
+def parse_manifest(given: directory.ManifestInput) -> tuple[Manifest, load.Document]:
+    document = directory.parse_manifest(given)
     return validate_stage.validate(document), document
+
+
+def run_key(given: directory.ManifestInput, only: tuple[str, ...], fingerprint: str) -> str:
+    """What a render's output is a function of: the manifest's bytes (each file of a manifest
+    directory, by path), --only, and the build fingerprint (plgen's code, templates and
+    reference files). Not the manifest's name, which only errors quote. Rendering is
+    deterministic, so two runs with one key render the same bytes."""
+    parts = {"only": list(only), "build": fingerprint,
+             "files": given.file_digests() or {"": hashlib.sha256(given.raw).hexdigest()}}
+    return hashlib.sha256(json_text(parts).encode()).hexdigest()
 
 
 def render_manifest(path: str | Path, *, only: tuple[str, ...] = (), templates: Path | None = None,
@@ -82,25 +97,40 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
 
     Incremental (with a cache directory): each unit's input digest (gen.plan.units) is
     compared with the state of the last verified write; a unit whose digest and files on disk
-    are as then is neither rendered, verified nor hashed again. `incremental=False` renders
-    and verifies every unit (and still records the state).
+    are as then is neither rendered, verified nor hashed again. Before that, if the run key
+    (the manifest's bytes, --only and the build fingerprint) is the one of the last complete
+    run and every file is as it left them, the run is a no-op without parsing the manifest:
+    its Rendered has no plan. `incremental=False` renders and verifies every unit (and still
+    records the state).
     """
     progress("load")
-    manifest, document = load_manifest(path)
+    given = directory.read_manifest(path)
+    fingerprint = build_fingerprint(templates)
+    key = run_key(given, only, fingerprint)
+    state = write_stage.saved_state(out_dir, cache_dir) if incremental else None
+    if state is not None and state.run == key:
+        with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff), index=state) as output:
+            unchanged = output.unchanged_run(key)
+        if unchanged is not None:
+            skipped = sum(unchanged.values())
+            report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
+            return (Rendered(None, {}, given.sha256(), report, unchanged, manifest_files=given.file_digests()),
+                    write_stage.Changes(unchanged=skipped + 1))  # + the lock file
+    manifest, document = parse_manifest(given)
     progress("plan")
     the_plan = plan_stage.build_plan(manifest, manifest_name(path), only=only)
     if templates is not None:
         check_templates(templates, the_plan)
-    fingerprint = build_fingerprint(templates)
     digests = {unit.name: unit.digest(the_plan.service, fingerprint) for unit in the_plan.units}
     manifest_sha = document.manifest_sha256()
     header = write_stage.lock_header(manifest_sha, templates, document.manifest_files)
-    with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff)) as output:
+    with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff), index=state) as output:
         unchanged = output.unchanged_units(digests) if incremental and cache_dir is not None else {}
         gone = output.lock_units() - set(digests) if unchanged and not only else set()
         todo = [name for name in digests if name not in unchanged]
         skipped = sum(unchanged.values())
         if not todo and not gone and output.lock_header() == header:
+            output.remember_run(key, digests)  # (not todo: the state knows every unit)
             report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
             return (Rendered(the_plan, {}, manifest_sha, report, unchanged, manifest_files=document.manifest_files),
                     write_stage.Changes(unchanged=skipped + 1))  # + the lock file
@@ -130,7 +160,7 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
         else:
             found = output.write(files, lock, scope=scope, force=force, jobs=jobs, progress=progress)
         if cache_dir is not None:
-            output.record(found, {name: digests[name] for name in todo}, header, report.link_services)
+            output.record(found, {name: digests[name] for name in todo}, header, report.link_services, (key, digests))
         found.unchanged += skipped
     return rendered, found
 

@@ -265,6 +265,84 @@ def test_first_change_after_a_first_render_uses_the_primed_spare_without_scannin
     assert tree(spare) == trees[1]  # the tree before last
 
 
+@pytest.fixture
+def parses(monkeypatch) -> list[str]:
+    """The manifests parsed from now on (gen.directory.parse_manifest calls)."""
+    import gen.directory
+
+    seen: list[str] = []
+    parse = gen.directory.parse_manifest
+    monkeypatch.setattr(gen.directory, "parse_manifest", lambda given: seen.append(given.path) or parse(given))
+    return seen
+
+
+def test_no_op_with_the_inputs_of_the_last_run_does_not_parse_the_manifest(setup, parses):
+    from gen import api
+
+    manifest, out, cache = setup
+    inodes = {p: os.stat(out / p).st_ino for p in tree(out)}
+    assert render(manifest, out, cache)["status"] == "up-to-date"
+    assert render(manifest, out, cache, "--check")["status"] == "up-to-date"
+    rendered, found = api.render_output(manifest, out, cache_dir=cache)
+    assert rendered.plan is None and rendered.report.cached == found.unchanged - 1 == files_in(out)
+    assert parses == [] and {p: os.stat(out / p).st_ino for p in tree(out)} == inodes
+    # a comment changes the bytes: parsed again, every unit found unchanged (the lock records
+    # the manifest's sha256: only it changes), and the new inputs are remembered
+    manifest.write_text(manifest.read_text() + "# reviewed\n")
+    again = render(manifest, out, cache)
+    assert again["changed"] == [".plgen-lock.json"] and again["verified"]["rendered"] == 0 and len(parses) == 1
+    assert render(manifest, out, cache)["status"] == "up-to-date" and len(parses) == 1
+
+
+def test_every_file_of_a_manifest_directory_is_an_input_of_the_run(tmp_path: Path, parses):
+    fleet = tmp_path / "fleet"
+    shutil.copytree(ROOT / "examples" / "fleet", fleet)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    assert render(fleet, out, cache)["exit"] == 0 and len(parses) == 1
+    (fleet / "tenants" / "README.md").write_text("Not a tenant file: plgen does not read it.\n")
+    assert render(fleet, out, cache)["status"] == "up-to-date" and len(parses) == 1
+    acme = fleet / "tenants" / "acme.yaml"
+    acme.write_text(acme.read_text().replace("order=4471", "order=4472"))
+    result = render(fleet, out, cache)
+    assert result["changed"] and all(p.startswith(TENANT + "/") or p == ".plgen-lock.json" for p in result["changed"])
+    assert len(parses) == 2
+    shutil.copy(acme, fleet / "tenants" / "acme-copy.yml")  # a second file: the same tenant twice is refused
+    assert render(fleet, out, cache)["exit"] == 1 and len(parses) == 3
+    (fleet / "tenants" / "acme-copy.yml").unlink()  # back to the inputs of the last run
+    assert render(fleet, out, cache)["status"] == "up-to-date" and len(parses) == 3
+    assert tree(out) == from_scratch(fleet, tmp_path)
+
+
+def test_only_is_an_input_of_the_run_and_the_manifest_name_is_not(setup, tmp_path: Path, parses):
+    manifest, out, cache = setup
+    manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
+    assert TENANT_VALUES in render(manifest, out, cache, "--only", "acme")["changed"] and len(parses) == 1
+    # a run of some tenants is not a complete run: the next one compares unit by unit
+    assert render(manifest, out, cache)["status"] == "up-to-date" and len(parses) == 2
+    assert render(manifest, out, cache)["status"] == "up-to-date" and len(parses) == 2
+    assert render(manifest, out, cache, "--only", "acme")["status"] == "up-to-date" and len(parses) == 3
+    renamed = tmp_path / "fleet-tenants.yaml"  # (as `git mv` leaves it: no output quotes the name)
+    renamed.write_bytes(manifest.read_bytes())
+    assert render(renamed, out, cache)["status"] == "up-to-date" and len(parses) == 3
+    assert tree(out) == from_scratch(renamed, tmp_path) == from_scratch(manifest, tmp_path)
+
+
+def test_a_state_saved_by_another_run_after_it_was_read_is_read_again(setup):
+    from gen import write
+
+    manifest, out, cache = setup
+    early = write.saved_state(out, cache)
+    assert early is not None and early.run is not None and early.is_current()
+    manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
+    assert render(manifest, out, cache)["exit"] == 0  # another run saves the state meanwhile
+    assert not early.is_current()
+    with write.Output.open(out, cache, writing=False, index=early) as output:
+        assert output.index is not early and output.index.run not in (None, early.run)
+    current = write.saved_state(out, cache)
+    with write.Output.open(out, cache, writing=False, index=current) as output:
+        assert output.index is current
+
+
 # --- incremental == full, over random edit sequences ------------------------------------------
 
 
@@ -316,3 +394,5 @@ def test_incremental_renders_equal_renders_from_scratch(tmp_path_factory, edits)
         result = render(manifest, out, cache)
         assert result["exit"] == 0, result
         assert tree(out) == from_scratch(manifest, tmp_path), (op, index, text)
+        again = render(manifest, out, cache, "--check")  # the same inputs: found by the run key
+        assert again["status"] == "up-to-date" and again["verified"]["rendered"] == 0

@@ -30,6 +30,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import PlgenError
 from ..plan import unit_of
 from .changes import (Changes, Scope, changes, lock_for, lock_header, owned_by, refuse_edited_and_foreign, scope_for,
                       wanted_files)
@@ -38,8 +39,8 @@ from .osfs import LOCK_WAIT_SECONDS, crash_point, exclusive, fail
 from . import cachedir, lockfile
 from .swap import STAGING_MARK, Progress, SpareContents, busy_mark, recover, spare_path, swap_in
 
-__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "exclusive",
-           "lock_for", "lock_header", "scope_for"]
+__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "StatIndex",
+           "exclusive", "lock_for", "lock_header", "saved_state", "scope_for"]
 
 
 def _no_progress(stage: str, done: int = 0, total: int = 0) -> None:
@@ -87,10 +88,11 @@ class Output:
     `unchanged_units`, and `write` or `compare` once.
     """
 
-    def __init__(self, out_dir: Path, cache_dir: Path | None, writing: bool):
+    def __init__(self, out_dir: Path, cache_dir: Path | None, writing: bool, index: StatIndex | None = None):
         self.out_dir = out_dir
         self.writing = writing
-        self.index = StatIndex(cache_dir, out_dir)
+        # a state read before the writer lock was taken is used only if no one saved since
+        self.index = index if index is not None and index.is_current() else StatIndex(cache_dir, out_dir)
         self.disk = Disk(out_dir, self.index)
         self.cache_dir = cache_dir
         self._spare: tuple | None = None  # (spare path, SpareContents fields) after a swap
@@ -98,16 +100,18 @@ class Output:
 
     @classmethod
     @contextmanager
-    def open(cls, out_dir: Path | str, cache_dir: Path | None, *, writing: bool) -> Iterator["Output"]:
+    def open(cls, out_dir: Path | str, cache_dir: Path | None, *, writing: bool,
+             index: StatIndex | None = None) -> Iterator["Output"]:
+        """index: the state as saved_state read it, if the caller has it already."""
         out_dir = output_dir(out_dir)
         if not writing:
-            yield cls(out_dir, cache_dir, writing)
+            yield cls(out_dir, cache_dir, writing, index)
             return
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         with exclusive(out_dir):
             recover(out_dir)
             _refuse_non_directory(out_dir)
-            yield cls(out_dir, cache_dir, writing)
+            yield cls(out_dir, cache_dir, writing, index)
 
     def unchanged_units(self, digests: dict[str, str]) -> dict[str, int]:
         """Units whose input digest is the one last rendered, verified and found on disk, and
@@ -115,20 +119,38 @@ class Output:
         with their number of files. Nothing is unchanged if the lock file was touched."""
         if not self._lock_untouched():
             return {}
-        stats, entries = self.disk.snapshot.files, self.index.entries
         unchanged = {}
         for name, digest in digests.items():
             record = self.index.units.get(name)
-            if record is None or record[0] != digest:
-                continue
-            for path in record[1]:
-                st, entry = stats.get(path), entries.get(path)
-                if st is None or entry is None or entry[0] != st.st_size or entry[1] != st.st_mtime_ns \
-                        or entry[2] != st.st_ino:
-                    break
-            else:
+            if record is not None and record[0] == digest and self._as_recorded(record[1]):
                 unchanged[name] = len(record[1])
         return unchanged
+
+    def unchanged_run(self, run_key: str) -> dict[str, int] | None:
+        """Every unit with its number of files, if the last complete run had this run key (the
+        same inputs: gen.api.run_key) and the lock and every file of its units keep the stat
+        plgen recorded: a run with that key would render, verify and write nothing."""
+        if self.index.run != run_key or not self._lock_untouched():
+            return None
+        units = self.index.units
+        if not all(self._as_recorded(paths) for _, paths in units.values()):
+            return None
+        return {name: len(paths) for name, (_, paths) in units.items()}
+
+    def remember_run(self, run_key: str, digests: dict[str, str]) -> None:
+        """After a no-op found unit by unit (`digests`: every unit of the plan), record its run
+        key if it is not the state's already: the same run is then a no-op found by the key."""
+        if self.index.run != run_key and _complete(self.index.units, digests):
+            self.index.save(self.index.entries, run=run_key)
+
+    def _as_recorded(self, paths: tuple[str, ...]) -> bool:
+        stats, entries = self.disk.snapshot.files, self.index.entries
+        for path in paths:
+            st, entry = stats.get(path), entries.get(path)
+            if st is None or entry is None or entry[0] != st.st_size or entry[1] != st.st_mtime_ns \
+                    or entry[2] != st.st_ino:
+                return False
+        return True
 
     def known_units(self) -> set[str]:
         """The units the state lists (those of the lock, when unchanged_units trusts it)."""
@@ -219,9 +241,10 @@ class Output:
         self._remember(scope, files, shas, written, set(found.removed), layout)
         return found
 
-    def _save(self, entries: dict[str, tuple], units: dict[str, tuple], lock: tuple, link_services: bytes | None) -> None:
+    def _save(self, entries: dict[str, tuple], units: dict[str, tuple], lock: tuple, link_services: bytes | None,
+              run: str | None) -> None:
         spare = self._spare
-        self.index.save(entries, units, lock, link_services, spare[1] if spare else None)
+        self.index.save(entries, units, lock, link_services, spare[1] if spare else None, run)
         if spare and spare[0] is not None:
             with suppress(OSError):
                 busy_mark(spare[0]).unlink()  # what the state says of the spare is true again
@@ -232,11 +255,13 @@ class Output:
             cachedir.prune(self.cache_dir, max_age_days=max_age, max_size=max_size, keep=self.out_dir, measure=False,
                            protect_recent=True)
 
-    def record(self, found: Changes, digests: dict[str, str], lock_header: dict, link_services: dict | None) -> None:
+    def record(self, found: Changes, digests: dict[str, str], lock_header: dict, link_services: dict | None,
+               run: tuple[str, dict[str, str]] | None = None) -> None:
         """Remember, in the state, the units just rendered and verified (`digests`) whose files
         are now on disk as rendered, forget units the lock no longer lists, keep the rest.
         After `write` every rendered unit is on disk; after `compare` only those without drift
-        or hand edits are."""
+        or hand edits are. run: (run key, the digest of every unit of the plan); the key is
+        kept if the state now holds exactly those units with those digests (unchanged_run)."""
         differing = set(found.added) | set(found.changed) | set(found.removed) | set(found.edited)
         if not self.writing and LOCK_FILE in differing:
             return  # a check that found drift wrote nothing: the state still describes the disk
@@ -260,7 +285,22 @@ class Output:
         else:
             lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), self._new_layout)
         pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
-        self._save(entries, units, lock, pickled)
+        self._save(entries, units, lock, pickled, run[0] if run is not None and lock and _complete(units, run[1]) else None)
+
+def _complete(units: dict[str, tuple], digests: dict[str, str]) -> bool:
+    """Whether the state's units are exactly these, with these digests."""
+    return len(units) == len(digests) and all(units.get(name, ("",))[0] == digest for name, digest in digests.items())
+
+
+def saved_state(out_dir: Path | str, cache_dir: Path | None) -> StatIndex | None:
+    """The state of the last writes to an existing output directory, read without the writer
+    lock (Output.open reads it again if it was saved since); None where there is none."""
+    try:
+        out_dir = output_dir(out_dir)
+    except (PlgenError, OSError):
+        return None  # the render that follows says what is wrong
+    return StatIndex(cache_dir, out_dir) if cache_dir is not None and out_dir.is_dir() else None
+
 
 def _refuse_links(disk: Disk, wanted: dict[str, bytes]) -> None:
     for path in wanted:

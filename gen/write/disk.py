@@ -98,10 +98,13 @@ class StatIndex:
     - link_services: the provider's link services as the oracle read them (pickled), for
       checking tenants rendered while the provider is not;
     - spare: what the spare tree holds (gen.write.swap.SpareContents fields), so that the next
-      write need not scan it.
+      write need not scan it;
+    - run: the run key (gen.api) of the last run after which every unit of its plan was
+      recorded here, or None: while the inputs and the files are as then, a run with that key
+      is a no-op without loading the manifest.
     """
 
-    FORMAT = 5
+    FORMAT = 6
 
     def __init__(self, cache_dir: Path | None, out_dir: Path):
         self.path = None
@@ -110,19 +113,30 @@ class StatIndex:
         self.lock: tuple = ()  # (stat key, sorted header items, layout), or () when unknown
         self.link_services: bytes | None = None
         self.spare: tuple | None = None
+        self.run: str | None = None
+        self.file_key: tuple | None = None  # the stat key of the state file as read
         if cache_dir is not None:
             key = hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
             # marshal: ten times faster than JSON for 100k entries; its format is tied to
             # the Python version, which is therefore part of the name
             self.path = cache_dir / f"index-{key}.py{sys.version_info[0]}{sys.version_info[1]}.marshal"
             try:
-                state = marshal.loads(self.path.read_bytes())
+                with open(self.path, "rb") as file:
+                    self.file_key = self.key(os.fstat(file.fileno()))
+                    state = marshal.loads(file.read())
                 if isinstance(state, dict) and state.get("format") == self.FORMAT:
                     self.entries, self.units = state["files"], state["units"]
                     self.lock, self.link_services = state["lock"], state["link_services"]
-                    self.spare = state["spare"]
+                    self.spare, self.run = state["spare"], state["run"]
             except (OSError, ValueError, EOFError, TypeError, KeyError):
                 pass  # a damaged or older index only costs time
+
+    def is_current(self) -> bool:
+        """Whether the state file is still the one read (another writer may have saved since)."""
+        try:
+            return self.path is None or self.key(os.stat(self.path)) == self.file_key
+        except OSError:
+            return self.file_key is None
 
     @staticmethod
     def key(st: os.stat_result) -> tuple:
@@ -133,14 +147,15 @@ class StatIndex:
         return entry[3] if entry and entry[:3] == self.key(st) else None
 
     def save(self, entries: dict[str, tuple], units: dict[str, tuple] | None = None, lock: tuple | None = None,
-             link_services: bytes | None = None, spare: tuple | None = None) -> None:
-        """Replace the state (None: keep that part as it is); callers save only after a run
-        that changed something or read files."""
+             link_services: bytes | None = None, spare: tuple | None = None, run: str | None = None) -> None:
+        """Replace the state (None: keep that part as it is, but for `run`, which every save
+        sets); callers save only after a run that changed something or read files."""
         state = {"format": self.FORMAT, "files": entries,
                  "units": self.units if units is None else units,
                  "lock": self.lock if lock is None else lock,
                  "link_services": self.link_services if link_services is None else link_services,
-                 "spare": self.spare if spare is None else spare}
+                 "spare": self.spare if spare is None else spare,
+                 "run": run}
         if self.path is None:
             return
         try:
