@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from pycep import BicepParser
-
 from ..resources import reference_file
 
 TYPES_FILE = "bicep-types.json"
@@ -30,12 +28,15 @@ class BicepError(ValueError):
     pass
 
 
-_parser: BicepParser | None = None
+_parser = None  # a pycep BicepParser, made when first needed (as gen.verify.hcl imports python-hcl2)
 
 
 def parse(text: str) -> dict[str, Any]:
     global _parser
-    _parser = _parser or BicepParser()
+    if _parser is None:
+        from pycep import BicepParser
+
+        _parser = BicepParser()
     try:
         return _parser.parse(text=text)
     except Exception as err:  # pycep raises lark errors of many types

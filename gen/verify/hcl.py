@@ -12,10 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import hcl2
-from hcl2.utils import SerializationOptions
 
-_OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=True, strip_string_quotes=False)
 
 
 class HclError(ValueError):
@@ -23,8 +20,14 @@ class HclError(ValueError):
 
 
 def parse(text: str) -> dict[str, Any]:
+    # imported here: most incremental renders parse no Terraform, and python-hcl2 with lark
+    # is a tenth of plgen's start-up
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
+    options = SerializationOptions(with_comments=False, explicit_blocks=True, strip_string_quotes=False)
     try:
-        return hcl2.loads(text, serialization_options=_OPTIONS)
+        return hcl2.loads(text, serialization_options=options)
     except Exception as err:  # python-hcl2 raises lark errors of many types
         raise HclError(f"does not parse as HCL: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 
