@@ -259,7 +259,14 @@ def _yaml12_number(value: str) -> int | float:
 
 
 def _resolve_plain(value: str) -> str:
-    return _resolver.resolve(ScalarNode, value, (True, False))
+    # remembered: a fleet's manifest repeats its keys and most values tens of thousands of times
+    tag = _PLAIN_TAGS.get(value)
+    if tag is None:
+        tag = _PLAIN_TAGS[value] = _resolver.resolve(ScalarNode, value, (True, False))
+    return tag
+
+
+_PLAIN_TAGS: dict[str, str] = {}
 
 
 def load_text(text: str, source: str, *, tenants_from: int | None = None) -> Document:

@@ -128,7 +128,9 @@ def _pattern(regex: re.Pattern, what: str):
 
 def _free_text(value: str) -> str:
     """Free text reaches output only as data, but must still read as what it is."""
-    for index, char in enumerate(value):
+    # printable ASCII (space to tilde) has none of those categories: skip the per-character
+    # look-up for the common case
+    for index, char in enumerate("" if value.isascii() and value.isprintable() else value):
         if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
             raise ValueError(
                 f"contains the invisible or control character U+{ord(char):04X} "
