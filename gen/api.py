@@ -107,61 +107,73 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
     given = directory.read_manifest(path)
     fingerprint = build_fingerprint(templates)
     key = run_key(given, only, fingerprint)
-    state = write_stage.saved_state(out_dir, cache_dir) if incremental else None
-    if state is not None and state.run == key:
-        with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff), index=state) as output:
-            unchanged = output.unchanged_run(key)
+    # An output directory that exists is opened (locked, and its stat walk started in a child
+    # process) before the manifest is parsed, so that the walk runs meanwhile; one that does
+    # not is created only for a manifest that loads.
+    loaded = None if os.path.isdir(out_dir) else parse_manifest(given)
+    with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff)) as output:
+        unchanged = output.unchanged_run(key) if incremental else None
         if unchanged is not None:
             skipped = sum(unchanged.values())
             report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
             return (Rendered(None, {}, given.sha256(), report, unchanged, manifest_files=given.file_digests()),
                     write_stage.Changes(unchanged=skipped + 1))  # + the lock file
-    manifest, document = parse_manifest(given)
+        manifest, document = loaded or parse_manifest(given)
+        return _render_units(output, manifest, document, manifest_name(path), key, fingerprint, check=check, diff=diff,
+                             force=force, only=only, templates=templates, jobs=jobs, cache_dir=cache_dir,
+                             incremental=incremental, progress=progress, allow_replace=allow_replace)
+
+
+def _render_units(output: write_stage.Output, manifest: Manifest, document: load.Document, label: str, key: str,
+                  fingerprint: str, *, check: bool, diff: bool, force: bool, only: tuple[str, ...],
+                  templates: Path | None, jobs: int | None, cache_dir: Path | None, incremental: bool,
+                  progress: write_stage.Progress, allow_replace: tuple[str, ...]) -> tuple[Rendered, write_stage.Changes]:
+    """render_output unit by unit: plan, then render, verify and write (or compare) the units
+    whose digest or files changed."""
     progress("plan")
-    the_plan = plan_stage.build_plan(manifest, manifest_name(path), only=only)
+    the_plan = plan_stage.build_plan(manifest, label, only=only)
     if templates is not None:
         check_templates(templates, the_plan)
     digests = {unit.name: unit.digest(the_plan.service, fingerprint) for unit in the_plan.units}
     manifest_sha = document.manifest_sha256()
     header = write_stage.lock_header(manifest_sha, templates, document.manifest_files)
-    with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff), index=state) as output:
-        unchanged = output.unchanged_units(digests) if incremental and cache_dir is not None else {}
-        gone = output.lock_units() - set(digests) if unchanged and not only else set()
-        todo = [name for name in digests if name not in unchanged]
-        skipped = sum(unchanged.values())
-        if not todo and not gone and output.lock_header() == header:
-            output.remember_run(key, digests)  # (not todo: the state knows every unit)
-            report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
-            return (Rendered(the_plan, {}, manifest_sha, report, unchanged, manifest_files=document.manifest_files),
-                    write_stage.Changes(unchanged=skipped + 1))  # + the lock file
-        specs = the_plan.files_of(todo)
-        scope = write_stage.scope_for(the_plan) if not unchanged else tuple(sorted(f"{n}/" for n in {*todo, *gone}))
-        old_lock = output.old_lock(scope)  # with a scope, only its units' entries are read
-        # issue 13: identities in the lock, moved blocks, and the replacement guard (gen.guard, gen.refactor)
-        outcome = guard.run(manifest, document, the_plan, old_lock, header["template_release"], set(todo),
-                            allow_replace, enforce=not (check or diff))
-        specs = tuple(sorted(specs + outcome.refactoring.specs, key=lambda spec: spec.path))
-        progress("render")
-        files = _render(the_plan, templates, specs)
-        progress("verify")
-        known = output.link_services() if plan_stage.PROVIDER_UNIT in unchanged else None
-        report = verify_stage.verify(the_plan, files, specs=specs, jobs=jobs, cache_dir=cache_dir, templates=templates,
-                                     reuse=incremental, link_services=known)
-        report.rendered = len(files)
-        report.files += skipped
-        report.cached += skipped
-        notes = tuple(outcome.notes) + (manifest_file_notes(old_lock, document) if check or diff else ())
-        rendered = Rendered(the_plan, files, manifest_sha, report, unchanged, tuple(outcome.hazards), notes,
-                            document.manifest_files)
-        lock = {**write_stage.lock_for(rendered, templates), refactor.LOCK_KEY: outcome.refactoring.section,
-                **unit_releases.lock_entry(old_lock, header["template_release"], todo, scope, output.lock_units())}
-        if check or diff:
-            found = output.compare(files, scope=scope, lock=lock, diff=diff)
-        else:
-            found = output.write(files, lock, scope=scope, force=force, jobs=jobs, progress=progress)
-        if cache_dir is not None:
-            output.record(found, {name: digests[name] for name in todo}, header, report.link_services, (key, digests))
-        found.unchanged += skipped
+    unchanged = output.unchanged_units(digests) if incremental and cache_dir is not None else {}
+    gone = output.lock_units() - set(digests) if unchanged and not only else set()
+    todo = [name for name in digests if name not in unchanged]
+    skipped = sum(unchanged.values())
+    if not todo and not gone and output.lock_header() == header:
+        output.remember_run(key, digests)  # (not todo: the state knows every unit)
+        report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
+        return (Rendered(the_plan, {}, manifest_sha, report, unchanged, manifest_files=document.manifest_files),
+                write_stage.Changes(unchanged=skipped + 1))  # + the lock file
+    specs = the_plan.files_of(todo)
+    scope = write_stage.scope_for(the_plan) if not unchanged else tuple(sorted(f"{n}/" for n in {*todo, *gone}))
+    old_lock = output.old_lock(scope)  # with a scope, only its units' entries are read
+    # issue 13: identities in the lock, moved blocks, and the replacement guard (gen.guard, gen.refactor)
+    outcome = guard.run(manifest, document, the_plan, old_lock, header["template_release"], set(todo),
+                        allow_replace, enforce=not (check or diff))
+    specs = tuple(sorted(specs + outcome.refactoring.specs, key=lambda spec: spec.path))
+    progress("render")
+    files = _render(the_plan, templates, specs)
+    progress("verify")
+    known = output.link_services() if plan_stage.PROVIDER_UNIT in unchanged else None
+    report = verify_stage.verify(the_plan, files, specs=specs, jobs=jobs, cache_dir=cache_dir, templates=templates,
+                                 reuse=incremental, link_services=known)
+    report.rendered = len(files)
+    report.files += skipped
+    report.cached += skipped
+    notes = tuple(outcome.notes) + (manifest_file_notes(old_lock, document) if check or diff else ())
+    rendered = Rendered(the_plan, files, manifest_sha, report, unchanged, tuple(outcome.hazards), notes,
+                        document.manifest_files)
+    lock = {**write_stage.lock_for(rendered, templates), refactor.LOCK_KEY: outcome.refactoring.section,
+            **unit_releases.lock_entry(old_lock, header["template_release"], todo, scope, output.lock_units())}
+    if check or diff:
+        found = output.compare(files, scope=scope, lock=lock, diff=diff)
+    else:
+        found = output.write(files, lock, scope=scope, force=force, jobs=jobs, progress=progress)
+    if cache_dir is not None:
+        output.record(found, {name: digests[name] for name in todo}, header, report.link_services, (key, digests))
+    found.unchanged += skipped
     return rendered, found
 
 

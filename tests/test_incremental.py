@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -327,20 +328,60 @@ def test_only_is_an_input_of_the_run_and_the_manifest_name_is_not(setup, tmp_pat
     assert tree(out) == from_scratch(renamed, tmp_path) == from_scratch(manifest, tmp_path)
 
 
-def test_a_state_saved_by_another_run_after_it_was_read_is_read_again(setup):
-    from gen import write
+@pytest.fixture
+def children(monkeypatch) -> list[int]:
+    """The pids of the child processes plgen starts from now on (gen.write.osfs.ChildCall)."""
+    from gen.write import osfs
+
+    started: list[int] = []
+    start = osfs.ChildCall.__init__
+
+    def spy(self, function, *args):
+        start(self, function, *args)
+        started.append(self._pid)
+
+    monkeypatch.setattr(osfs.ChildCall, "__init__", spy)
+    return started
+
+
+def reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the stat walk runs in a child process on Linux only")
+def test_the_stat_walk_of_an_existing_output_runs_in_a_child_while_the_manifest_is_parsed(setup, children,
+                                                                                         tmp_path: Path):
+    manifest, out, cache = setup
+    manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
+    result = render(manifest, out, cache)
+    assert result["changed"] and len(children) == 1 and reaped(children[0])
+    (out / "tenants/hooli/README.md").write_text("edited\n")  # what the child saw is what counts
+    check = render(manifest, out, cache, "--check")
+    assert check["edited"] == ["tenants/hooli/README.md"] and len(children) == 2 and reaped(children[1])
+    assert render(manifest, out, cache, "--force")["exit"] == 0
+    assert tree(out) == from_scratch(manifest, tmp_path)
+
+
+def test_a_walk_that_fails_in_the_child_is_done_in_process(setup, monkeypatch):
+    from gen.write import disk
 
     manifest, out, cache = setup
-    early = write.saved_state(out, cache)
-    assert early is not None and early.run is not None and early.is_current()
-    manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
-    assert render(manifest, out, cache)["exit"] == 0  # another run saves the state meanwhile
-    assert not early.is_current()
-    with write.Output.open(out, cache, writing=False, index=early) as output:
-        assert output.index is not early and output.index.run not in (None, early.run)
-    current = write.saved_state(out, cache)
-    with write.Output.open(out, cache, writing=False, index=current) as output:
-        assert output.index is current
+    monkeypatch.setattr(disk, "_scan_packed", lambda root: 1 / 0)  # (in the child: it exits 1)
+    (out / TENANT_VALUES).write_text("{}\n")
+    check = render(manifest, out, cache, "--check")
+    assert check["exit"] == 1 and check["edited"] == [TENANT_VALUES]
+
+
+def test_a_manifest_error_stops_the_walk_it_started(setup, children):
+    manifest, out, cache = setup
+    manifest.write_text(manifest.read_text().replace("version: 1", "version: [1"))
+    result = render(manifest, out, cache)
+    assert result["exit"] == 1 and "YAML syntax" in result["output"]
+    assert len(children) == 1 and reaped(children[0])
 
 
 # --- incremental == full, over random edit sequences ------------------------------------------

@@ -38,6 +38,7 @@ def locking(fd, mode, nbytes):
 sys.modules["msvcrt"] = types.SimpleNamespace(LK_UNLCK=0, LK_NBLCK=2, locking=locking)
 import gen.write, gen.write.osfs
 gen.write.osfs.ATOMIC_EXCHANGE = False
+gen.write.osfs.CHILD_PROCESSES = False  # no fork on Windows: the stat walk runs in process
 if os.environ.get("TEST_NO_SPARE"):
     gen.write.spare_path = lambda cache_dir, out_dir: None
 if os.environ.get("TEST_CRITICAL_LOG"):
@@ -186,6 +187,7 @@ def test_sigkill_at_each_step_of_the_two_rename_swap_is_recovered(point, spare, 
 @pytest.fixture
 def no_exchange(monkeypatch):
     monkeypatch.setattr(osfs, "ATOMIC_EXCHANGE", False)
+    monkeypatch.setattr(osfs, "CHILD_PROCESSES", False)  # as off Linux
 
 
 def test_two_renames_keep_the_old_tree_as_the_spare(no_exchange, example_out: Path, tmp_path: Path):

@@ -12,7 +12,8 @@ Safety rules (DESIGN §6):
 - Nothing is written through a symlink inside the output directory. The output directory
   itself may be a symbolic link to a directory: its target is written, the link stays.
 
-Speed: the output directory is scanned once (scandir); a stat index kept in the cache
+Speed: the output directory is scanned once (scandir and stat; on Linux in a child process,
+while this one reads the state and parses the manifest); a stat index kept in the cache
 directory (size, mtime, inode -> sha256, as git's index does) spares reading files that have
 not changed since plgen wrote them.
 
@@ -26,21 +27,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import PlgenError
 from ..plan import unit_of
 from .changes import (Changes, Scope, changes, lock_for, lock_header, owned_by, refuse_edited_and_foreign, scope_for,
                       wanted_files)
-from .disk import LOCK_FILE, Disk, StatIndex, check_relative
+from .disk import LOCK_FILE, Disk, PendingScan, StatIndex, check_relative
 from .osfs import LOCK_WAIT_SECONDS, crash_point, exclusive, fail
 from . import cachedir, lockfile
 from .swap import STAGING_MARK, Progress, SpareContents, busy_mark, recover, spare_path, swap_in
 
-__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "StatIndex",
-           "exclusive", "lock_for", "lock_header", "saved_state", "scope_for"]
+__all__ = ["Changes", "LOCK_FILE", "LOCK_WAIT_SECONDS", "Output", "Progress", "STAGING_MARK", "Scope", "exclusive",
+           "lock_for", "lock_header", "scope_for"]
 
 
 def _no_progress(stage: str, done: int = 0, total: int = 0) -> None:
@@ -88,30 +88,31 @@ class Output:
     `unchanged_units`, and `write` or `compare` once.
     """
 
-    def __init__(self, out_dir: Path, cache_dir: Path | None, writing: bool, index: StatIndex | None = None):
+    def __init__(self, out_dir: Path, cache_dir: Path | None, writing: bool):
         self.out_dir = out_dir
         self.writing = writing
-        # a state read before the writer lock was taken is used only if no one saved since
-        self.index = index if index is not None and index.is_current() else StatIndex(cache_dir, out_dir)
-        self.disk = Disk(out_dir, self.index)
+        self.scan = PendingScan(out_dir)  # first: it runs while the state is read and the manifest parsed
+        self.index = StatIndex(cache_dir, out_dir)
+        self.disk = Disk(out_dir, self.index, self.scan)
         self.cache_dir = cache_dir
         self._spare: tuple | None = None  # (spare path, SpareContents fields) after a swap
         self._partial: tuple | None = None  # (scope, the lock's header and units in scope, lockfile.OldLock)
 
     @classmethod
     @contextmanager
-    def open(cls, out_dir: Path | str, cache_dir: Path | None, *, writing: bool,
-             index: StatIndex | None = None) -> Iterator["Output"]:
-        """index: the state as saved_state read it, if the caller has it already."""
+    def open(cls, out_dir: Path | str, cache_dir: Path | None, *, writing: bool) -> Iterator["Output"]:
         out_dir = output_dir(out_dir)
-        if not writing:
-            yield cls(out_dir, cache_dir, writing, index)
-            return
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        with exclusive(out_dir):
-            recover(out_dir)
-            _refuse_non_directory(out_dir)
-            yield cls(out_dir, cache_dir, writing, index)
+        if writing:
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive(out_dir) if writing else nullcontext():
+            if writing:
+                recover(out_dir)
+                _refuse_non_directory(out_dir)
+            output = cls(out_dir, cache_dir, writing)
+            try:
+                yield output
+            finally:
+                output.scan.stop()  # a run that ends early (bad input) does not leave the walk running
 
     def unchanged_units(self, digests: dict[str, str]) -> dict[str, int]:
         """Units whose input digest is the one last rendered, verified and found on disk, and
@@ -146,9 +147,8 @@ class Output:
     def _as_recorded(self, paths: tuple[str, ...]) -> bool:
         stats, entries = self.disk.snapshot.files, self.index.entries
         for path in paths:
-            st, entry = stats.get(path), entries.get(path)
-            if st is None or entry is None or entry[0] != st.st_size or entry[1] != st.st_mtime_ns \
-                    or entry[2] != st.st_ino:
+            key, entry = stats.get(path), entries.get(path)
+            if key is None or entry is None or entry[0] != key[0] or entry[1] != key[1] or entry[2] != key[2]:
                 return False
         return True
 
@@ -167,7 +167,7 @@ class Output:
 
     def _lock_untouched(self) -> bool:
         lock_st = self.disk.snapshot.files.get(LOCK_FILE)
-        return lock_st is not None and bool(self.index.lock) and tuple(self.index.lock[0]) == StatIndex.key(lock_st)
+        return lock_st is not None and bool(self.index.lock) and tuple(self.index.lock[0]) == lock_st
 
     def link_services(self) -> dict | None:
         if self.index.link_services is None:
@@ -249,7 +249,7 @@ class Output:
             with suppress(OSError):
                 busy_mark(spare[0]).unlink()  # what the state says of the spare is true again
         if self.cache_dir is not None:
-            spare_bytes = sum(st.st_size for st in self.disk.snapshot.files.values()) if spare and spare[1] else None
+            spare_bytes = sum(key[0] for key in self.disk.snapshot.files.values()) if spare and spare[1] else None
             cachedir.note_use(self.cache_dir, self.out_dir, spare_bytes)
             max_age, max_size = cachedir.limits_from_environment()
             cachedir.prune(self.cache_dir, max_age_days=max_age, max_size=max_size, keep=self.out_dir, measure=False,
@@ -290,16 +290,6 @@ class Output:
 def _complete(units: dict[str, tuple], digests: dict[str, str]) -> bool:
     """Whether the state's units are exactly these, with these digests."""
     return len(units) == len(digests) and all(units.get(name, ("",))[0] == digest for name, digest in digests.items())
-
-
-def saved_state(out_dir: Path | str, cache_dir: Path | None) -> StatIndex | None:
-    """The state of the last writes to an existing output directory, read without the writer
-    lock (Output.open reads it again if it was saved since); None where there is none."""
-    try:
-        out_dir = output_dir(out_dir)
-    except (PlgenError, OSError):
-        return None  # the render that follows says what is wrong
-    return StatIndex(cache_dir, out_dir) if cache_dir is not None and out_dir.is_dir() else None
 
 
 def _refuse_links(disk: Disk, wanted: dict[str, bytes]) -> None:

@@ -7,6 +7,7 @@ the lock file and of every comparison.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import marshal
@@ -16,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .osfs import fail
+from .osfs import call_in_child, fail
 
 LOCK_FILE = ".plgen-lock.json"
 
@@ -37,13 +38,20 @@ def check_relative(out_dir: Path, path: str) -> None:
         raise fail(out_dir, f"refusing a path that leaves the output directory: {path!r}")
 
 
+FileKey = tuple[int, int, int]  # (st_size, st_mtime_ns, st_ino): what tells a file changed
+
+
+def file_key(st: os.stat_result) -> FileKey:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 @dataclass
 class Snapshot:
-    """One scan of the output directory: regular files with their stat, directories with
-    their mode, and symbolic links (never followed)."""
+    """One scan of the output directory: regular files with their stat key, directories,
+    and symbolic links (never followed)."""
 
     root: Path
-    files: dict[str, os.stat_result] = field(default_factory=dict)
+    files: dict[str, FileKey] = field(default_factory=dict)  # (inodes_only: the inode)
     dirs: dict[str, int] = field(default_factory=dict)
     links: set[str] = field(default_factory=set)
     others: set[str] = field(default_factory=set)
@@ -66,10 +74,19 @@ class Snapshot:
                         snapshot.dirs[path] = 0  # mode read only for directories that get created
                         pending.append(path)
                     elif entry.is_file(follow_symlinks=False):
-                        snapshot.files[path] = entry.inode() if inodes_only else entry.stat(follow_symlinks=False)
+                        snapshot.files[path] = entry.inode() if inodes_only else file_key(entry.stat(follow_symlinks=False))
                     else:
                         snapshot.others.add(path)
         return snapshot
+
+    def packed(self) -> tuple:
+        """The snapshot as values marshal writes (to come back from a child process)."""
+        return self.files, list(self.dirs), list(self.links), list(self.others)
+
+    @classmethod
+    def unpacked(cls, root: Path, packed: tuple) -> "Snapshot":
+        files, dirs, links, others = packed
+        return cls(root, files, dict.fromkeys(dirs, 0), set(links), set(others))
 
     def through_link(self, path: str) -> str | None:
         """The first component of `path` that is a symbolic link, if any."""
@@ -114,16 +131,13 @@ class StatIndex:
         self.link_services: bytes | None = None
         self.spare: tuple | None = None
         self.run: str | None = None
-        self.file_key: tuple | None = None  # the stat key of the state file as read
         if cache_dir is not None:
             key = hashlib.sha256(str(out_dir).encode()).hexdigest()[:32]
             # marshal: ten times faster than JSON for 100k entries; its format is tied to
             # the Python version, which is therefore part of the name
             self.path = cache_dir / f"index-{key}.py{sys.version_info[0]}{sys.version_info[1]}.marshal"
             try:
-                with open(self.path, "rb") as file:
-                    self.file_key = self.key(os.fstat(file.fileno()))
-                    state = marshal.loads(file.read())
+                state = marshal.loads(self.path.read_bytes())
                 if isinstance(state, dict) and state.get("format") == self.FORMAT:
                     self.entries, self.units = state["files"], state["units"]
                     self.lock, self.link_services = state["lock"], state["link_services"]
@@ -131,20 +145,9 @@ class StatIndex:
             except (OSError, ValueError, EOFError, TypeError, KeyError):
                 pass  # a damaged or older index only costs time
 
-    def is_current(self) -> bool:
-        """Whether the state file is still the one read (another writer may have saved since)."""
-        try:
-            return self.path is None or self.key(os.stat(self.path)) == self.file_key
-        except OSError:
-            return self.file_key is None
-
-    @staticmethod
-    def key(st: os.stat_result) -> tuple:
-        return (st.st_size, st.st_mtime_ns, st.st_ino)
-
-    def lookup(self, path: str, st: os.stat_result) -> str | None:
+    def lookup(self, path: str, key: FileKey) -> str | None:
         entry = self.entries.get(path)
-        return entry[3] if entry and entry[:3] == self.key(st) else None
+        return entry[3] if entry and tuple(entry[:3]) == key else None
 
     def save(self, entries: dict[str, tuple], units: dict[str, tuple] | None = None, lock: tuple | None = None,
              link_services: bytes | None = None, spare: tuple | None = None, run: str | None = None) -> None:
@@ -167,15 +170,43 @@ class StatIndex:
             pass  # an optimisation only
 
 
+def _scan_packed(root: str) -> tuple:
+    return Snapshot.scan(Path(root)).packed()
+
+
+class PendingScan:
+    """The scan of an output directory, started in a child process (gen.write.osfs) so that
+    its system calls run on another core while this one loads the state and parses the
+    manifest; done here instead where there is no child."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._child = call_in_child(_scan_packed, str(root)) if root.is_dir() else None
+
+    def snapshot(self) -> Snapshot:
+        child, self._child = self._child, None
+        packed = child.result() if child is not None else None
+        return Snapshot.unpacked(self.root, packed) if packed is not None else Snapshot.scan(self.root)
+
+    def stop(self) -> None:
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
+
+
 class Disk:
-    def __init__(self, out_dir: Path, index: StatIndex):
+    def __init__(self, out_dir: Path, index: StatIndex, scan: PendingScan | None = None):
         self.out_dir = out_dir
-        self.snapshot = Snapshot.scan(out_dir)
+        self._scan = scan
         self.index = index
         self.read_count = 0  # files whose stat did not match the index and were read
         self._lock: dict | None = None
         self._lock_paths_checked = False
         self.shas: dict[str, str | None] = {}
+
+    @functools.cached_property
+    def snapshot(self) -> Snapshot:
+        return self._scan.snapshot() if self._scan is not None else Snapshot.scan(self.out_dir)
 
     def exists(self, path: str) -> bool:
         return path in self.snapshot.files
@@ -243,5 +274,5 @@ class Disk:
             if written is not None and path in written:
                 entries[path] = written[path] + (digest,)
             elif path in self.snapshot.files and self.shas.get(path) == digest:
-                entries[path] = StatIndex.key(self.snapshot.files[path]) + (digest,)
+                entries[path] = self.snapshot.files[path] + (digest,)
         return entries

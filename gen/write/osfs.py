@@ -7,6 +7,8 @@
   elsewhere two renames (old tree aside, new tree in), which recover() completes after a crash.
 - Hard links (unchanged files are linked into the new tree) fall back to copies on file
   systems without them.
+- Work in a child process: on Linux a forked child can do work that is mostly system calls
+  (the stat walk) on another core while this process parses; elsewhere this process does it.
 
 OS-specific modules are imported only when used, so `import gen.write` works everywhere.
 """
@@ -16,14 +18,16 @@ from __future__ import annotations
 import errno
 import functools
 import importlib
+import marshal
 import os
 import shutil
+import signal
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import Location, Problem, WriteError
 
@@ -32,6 +36,9 @@ O_BINARY = getattr(os, "O_BINARY", 0)  # Windows opens in text mode (\n -> \r\n)
 
 # Tests set this False to take the two-rename path on Linux too.
 ATOMIC_EXCHANGE = sys.platform.startswith("linux")
+# Tests set this False to do in-process what a child would do. (Linux only: fork is what makes
+# a child cheap, and Python does not consider it safe everywhere, e.g. on macOS.)
+CHILD_PROCESSES = sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 def fail(out_dir: Path, message: str, path: str = "") -> WriteError:
@@ -42,8 +49,6 @@ def crash_point(name: str) -> None:
     """Test hook: PLGEN_TEST_KILL_AT=<name> kills this process here (SIGKILL where there is
     one), so the crash safety tests can stop a write at each step of its protocol."""
     if os.environ.get("PLGEN_TEST_KILL_AT") == name:
-        import signal
-
         os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
@@ -219,3 +224,72 @@ def link_or_copy(source: Path, target: Path) -> None:
         if not source.is_file():
             raise
         shutil.copy2(source, target)
+
+
+# --- work in a child process ------------------------------------------------------------------
+
+
+class ChildCall:
+    """function(*args) running in a forked child, whose value (anything marshal can write) is
+    read back when it is needed. The child shares nothing with this process afterwards: it
+    leaves with os._exit, flushing nothing this process buffered."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any):
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            code = 1
+            try:
+                os.close(read_fd)
+                data = marshal.dumps(function(*args))
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        self._pid: int | None = pid
+        self._fd = read_fd
+
+    def result(self) -> Any:
+        """The function's value, or None if the child failed (the caller then does the work)."""
+        if self._pid is None:
+            return None
+        try:
+            with os.fdopen(self._fd, "rb") as pipe:
+                data = pipe.read()
+        finally:
+            ok = self._reap() == 0
+        try:
+            return marshal.loads(data) if ok else None
+        except (EOFError, ValueError, TypeError):
+            return None
+
+    def stop(self) -> None:
+        """Kill the child (by its pid, if it is still ours to reap) when its value is not wanted."""
+        if self._pid is not None:
+            with suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            self._reap()
+            with suppress(OSError):
+                os.close(self._fd)
+
+    def _reap(self) -> int:
+        pid, self._pid = self._pid, None
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
+def call_in_child(function: Callable[..., Any], *args: Any) -> ChildCall | None:
+    """Start function(*args) in a child process; None where children are not used or fork fails."""
+    if not CHILD_PROCESSES:
+        return None
+    try:
+        return ChildCall(function, *args)
+    except OSError:
+        return None

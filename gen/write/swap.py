@@ -13,7 +13,7 @@ from typing import Callable
 
 from .cachedir import output_key
 from .changes import Changes
-from .disk import Disk, Snapshot, StatIndex
+from .disk import Disk, Snapshot, file_key
 from .osfs import O_BINARY, crash_point, exchange, link_or_copy, previous_path
 
 STAGING_MARK = ".plgen-staging-"
@@ -79,7 +79,7 @@ class SpareContents:
             times = _dir_times(spare, dirs)
         except OSError:
             return None
-        return cls((st.st_dev, st.st_ino), {p: s.st_ino for p, s in tree.files.items()}, dirs,
+        return cls((st.st_dev, st.st_ino), {p: key[2] for p, key in tree.files.items()}, dirs,
                    tuple(tree.links), tuple(tree.others), times)
 
     def snapshot_of(self, spare: Path) -> Snapshot | None:
@@ -162,7 +162,7 @@ def _build_staging(disk: Disk, staging: Path, wanted: dict[str, bytes], changes:
     crash_point("staging-pruned")
     # the spare is on the live tree's file system (checked in spare_path), so inodes compare
     spare_inodes, live = current.files, snapshot.files
-    relink = sorted(p for p in staying if spare_inodes.get(p) != live[p].st_ino)
+    relink = sorted(p for p in staying if spare_inodes.get(p) != live[p][2])
     written = _place_files(out_dir, staging, current, relink, to_write, wanted, jobs, progress)
     crash_point("staging-complete")
     return written
@@ -280,7 +280,7 @@ def _place_files(out_dir: Path, staging: Path, current: Snapshot, relink: list[s
             fd = os.open(staging / path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, 0o644)
             try:
                 os.write(fd, wanted[path])
-                keys[path] = StatIndex.key(os.fstat(fd))
+                keys[path] = file_key(os.fstat(fd))
             finally:
                 os.close(fd)
         return keys
