@@ -384,6 +384,23 @@ def test_a_manifest_error_stops_the_walk_it_started(setup, children):
     assert len(children) == 1 and reaped(children[0])
 
 
+def test_no_child_is_started_while_the_program_runs_other_threads(setup, children):
+    """plgen used as a library in a threaded program: fork would copy locks other threads hold."""
+    import threading
+
+    manifest, out, cache = setup
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
+        assert TENANT_VALUES in render(manifest, out, cache)["changed"]
+    finally:
+        release.set()
+        other.join()
+    assert children == []
+
+
 # --- incremental == full, over random edit sequences ------------------------------------------
 
 

@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -263,6 +264,8 @@ class ChildCall:
         try:
             with os.fdopen(self._fd, "rb") as pipe:
                 data = pipe.read()
+        except OSError:
+            data = b""
         finally:
             ok = self._reap() == 0
         try:
@@ -281,13 +284,18 @@ class ChildCall:
 
     def _reap(self) -> int:
         pid, self._pid = self._pid, None
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return -1  # reaped by someone else (SIGCHLD ignored by the embedding program): unknown
         return os.waitstatus_to_exitcode(status)
 
 
 def call_in_child(function: Callable[..., Any], *args: Any) -> ChildCall | None:
-    """Start function(*args) in a child process; None where children are not used or fork fails."""
-    if not CHILD_PROCESSES:
+    """Start function(*args) in a child process; None where children are not used, where this
+    process runs other threads (a lock one of them holds would stay held in the child), or
+    where fork fails."""
+    if not CHILD_PROCESSES or threading.active_count() > 1:
         return None
     try:
         return ChildCall(function, *args)
