@@ -47,18 +47,20 @@ def file_key(st: os.stat_result) -> FileKey:
 
 @dataclass
 class Snapshot:
-    """One scan of the output directory: regular files with their stat key, directories,
-    and symbolic links (never followed)."""
+    """One scan of the output directory: regular files with their stat key, directories with
+    their modification time, and symbolic links (never followed)."""
 
     root: Path
     files: dict[str, FileKey] = field(default_factory=dict)  # (inodes_only: the inode)
-    dirs: dict[str, int] = field(default_factory=dict)
+    dirs: dict[str, int] = field(default_factory=dict)  # st_mtime_ns (0: not read)
     links: set[str] = field(default_factory=set)
     others: set[str] = field(default_factory=set)
 
     @classmethod
-    def scan(cls, root: Path, *, inodes_only: bool = False) -> "Snapshot":
-        """inodes_only: record DirEntry.inode() (no stat call) instead of the full stat."""
+    def scan(cls, root: Path, *, inodes_only: bool = False, dir_times: bool = False) -> "Snapshot":
+        """inodes_only: record DirEntry.inode() (no stat call) instead of the full stat;
+        dir_times: read directories' modification times too (for a tree that becomes the
+        spare: gen.write.swap.SpareContents)."""
         snapshot = cls(root)
         if not root.is_dir():
             return snapshot
@@ -71,7 +73,7 @@ class Snapshot:
                     if entry.is_symlink():
                         snapshot.links.add(path)
                     elif entry.is_dir(follow_symlinks=False):
-                        snapshot.dirs[path] = 0  # mode read only for directories that get created
+                        snapshot.dirs[path] = entry.stat(follow_symlinks=False).st_mtime_ns if dir_times else 0
                         pending.append(path)
                     elif entry.is_file(follow_symlinks=False):
                         snapshot.files[path] = entry.inode() if inodes_only else file_key(entry.stat(follow_symlinks=False))
@@ -81,12 +83,12 @@ class Snapshot:
 
     def packed(self) -> tuple:
         """The snapshot as values marshal writes (to come back from a child process)."""
-        return self.files, list(self.dirs), list(self.links), list(self.others)
+        return self.files, self.dirs, list(self.links), list(self.others)
 
     @classmethod
     def unpacked(cls, root: Path, packed: tuple) -> "Snapshot":
         files, dirs, links, others = packed
-        return cls(root, files, dict.fromkeys(dirs, 0), set(links), set(others))
+        return cls(root, files, dirs, set(links), set(others))
 
     def through_link(self, path: str) -> str | None:
         """The first component of `path` that is a symbolic link, if any."""
@@ -171,7 +173,7 @@ class StatIndex:
 
 
 def _scan_packed(root: str) -> tuple:
-    return Snapshot.scan(Path(root)).packed()
+    return Snapshot.scan(Path(root), dir_times=True).packed()
 
 
 class PendingScan:
@@ -186,7 +188,9 @@ class PendingScan:
     def snapshot(self) -> Snapshot:
         child, self._child = self._child, None
         packed = child.result() if child is not None else None
-        return Snapshot.unpacked(self.root, packed) if packed is not None else Snapshot.scan(self.root)
+        if packed is not None:
+            return Snapshot.unpacked(self.root, packed)
+        return Snapshot.scan(self.root, dir_times=True)
 
     def stop(self) -> None:
         if self._child is not None:
@@ -206,7 +210,7 @@ class Disk:
 
     @functools.cached_property
     def snapshot(self) -> Snapshot:
-        return self._scan.snapshot() if self._scan is not None else Snapshot.scan(self.out_dir)
+        return self._scan.snapshot() if self._scan is not None else Snapshot.scan(self.out_dir, dir_times=True)
 
     def exists(self, path: str) -> bool:
         return path in self.snapshot.files

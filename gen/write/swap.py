@@ -76,7 +76,10 @@ class SpareContents:
         try:
             st = os.stat(spare)
             dirs = tuple(tree.dirs)
-            times = _dir_times(spare, dirs)
+            # The tree a swap replaced: its directories are as its walk saw them (nothing writes
+            # in them since; the exchange moves only its root). Otherwise (0: not read) stat them.
+            walked = tree.dirs.values()
+            times = (st.st_mtime_ns, *walked) if 0 not in walked else _dir_times(spare, dirs)
         except OSError:
             return None
         return cls((st.st_dev, st.st_ino), {p: key[2] for p, key in tree.files.items()}, dirs,
@@ -233,7 +236,7 @@ def _prime_spare(out_dir: Path, spare: Path, jobs: int) -> Snapshot | None:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             all_linked = all(list(pool.map(link, _chunks(sorted(live.files), 512))))
         os.rename(temp, spare)
-        return live if all_linked else None
+        return live if all_linked else None  # (its directories' times not read: the spare's are new ones)
     except OSError:
         return None  # only an optimisation: the next change builds the spare itself
     finally:
