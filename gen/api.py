@@ -104,14 +104,17 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
     records the state).
     """
     progress("load")
-    given = directory.read_manifest(path)
     fingerprint = build_fingerprint(templates)
-    key = run_key(given, only, fingerprint)
     # An output directory that exists is opened (locked, and its stat walk started in a child
-    # process) before the manifest is parsed, so that the walk runs meanwhile; one that does
-    # not is created only for a manifest that loads.
-    loaded = None if os.path.isdir(out_dir) else parse_manifest(given)
+    # process) before the manifest is read and parsed, so that the walk runs meanwhile; one
+    # that does not is created only for a manifest that loads.
+    given = loaded = None
+    if not os.path.isdir(out_dir):
+        given = directory.read_manifest(path)
+        loaded = parse_manifest(given)
     with write_stage.Output.open(out_dir, cache_dir, writing=not (check or diff)) as output:
+        given = given or directory.read_manifest(path)
+        key = run_key(given, only, fingerprint)
         unchanged = output.unchanged_run(key) if incremental else None
         if unchanged is not None:
             skipped = sum(unchanged.values())
