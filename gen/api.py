@@ -137,7 +137,7 @@ def _render_units(output: write_stage.Output, manifest: Manifest, document: load
     the_plan = plan_stage.build_plan(manifest, label, only=only)
     if templates is not None:
         check_templates(templates, the_plan)
-    digests = {unit.name: unit.digest(the_plan.service, fingerprint) for unit in the_plan.units}
+    digests = plan_stage.unit_digests(the_plan.units, the_plan.service, fingerprint)
     manifest_sha = document.manifest_sha256()
     header = write_stage.lock_header(manifest_sha, templates, document.manifest_files)
     unchanged = output.unchanged_units(digests) if incremental and cache_dir is not None else {}

@@ -20,14 +20,14 @@ from .provider_model import (BackendListenerPlan, BackendPlan, CreatedLoadBalanc
                              LinkServicePlan, MonitoringPlan, NatGatewayPlan, NatIpPlan, ProviderPlan, RegionPlan,
                              VpnConnectionPlan, VpnGatewayPlan, deployment_parameters)
 from .tenants import APPROVALS_FORMAT, BICEP_PARAMETER_NAMES, TenantPlan, VpnTenantPlan, approvals_data, tenant_plan, vpn_tenant_plan
-from .units import PROVIDER_UNIT, ServicePlan, Unit, provider_unit, tenant_unit, unit_of
+from .units import PROVIDER_UNIT, ServicePlan, Unit, provider_unit, tenant_unit, unit_digests, unit_of
 
 __all__ = [
     "APPROVALS_FILE", "APPROVALS_FORMAT", "BICEP_PARAMETER_NAMES", "PROVIDER_BICEP", "PROVIDER_TERRAFORM",
     "BackendListenerPlan", "BackendPlan", "CreatedLoadBalancerPlan", "FrontendPlan", "LbRulePlan", "LinkServicePlan",
     "MonitoringPlan", "NatGatewayPlan", "NatIpPlan", "OutputFile", "PROVIDER_UNIT", "Plan", "ProviderPlan", "RegionPlan",
     "ServicePlan", "TenantPlan", "Unit", "VpnConnectionPlan", "VpnGatewayPlan", "VpnTenantPlan", "approvals_data",
-    "build_plan", "deployment_parameters", "routed_tenant_ids", "tenant_dir", "unit_of",
+    "build_plan", "deployment_parameters", "routed_tenant_ids", "tenant_dir", "unit_digests", "unit_of",
 ]
 
 # Names no file: renaming or moving the manifest must not rewrite every generated file (the

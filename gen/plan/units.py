@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .files import OutputFile, provider_files, tenant_dir, tenant_files, vpn_tenant_files
 from .provider_model import ProviderPlan
@@ -55,10 +55,18 @@ class Unit:
             return vpn_tenant_files(self.subject)
         return tenant_files(self.subject)
 
-    def digest(self, service: ServicePlan, fingerprint: str) -> str:
-        # repr of frozen dataclasses of str, int, bool, None, tuples and insertion-ordered
-        # dicts: deterministic, and it names every field
-        return hashlib.sha256(f"{fingerprint}\0{service!r}\0{self.subject!r}".encode("utf-8")).hexdigest()
+
+def unit_digests(units: Iterable[Unit], service: ServicePlan, fingerprint: str) -> dict[str, str]:
+    """Each unit's input digest: sha256 of the fingerprint, the service facts and the unit's
+    plan. (repr of frozen dataclasses of str, int, bool, None, tuples and insertion-ordered
+    dicts: deterministic, and it names every field.) The common prefix is hashed once."""
+    common = hashlib.sha256(f"{fingerprint}\0{service!r}\0".encode("utf-8"))
+    digests = {}
+    for unit in units:
+        hasher = common.copy()
+        hasher.update(repr(unit.subject).encode("utf-8"))
+        digests[unit.name] = hasher.hexdigest()
+    return digests
 
 
 def provider_unit(provider: ProviderPlan, approvals: Mapping[str, Any]) -> Unit:
