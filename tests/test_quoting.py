@@ -91,3 +91,21 @@ def test_json_text_is_byte_identical_to_the_standard_encoder(value):
     from gen.quoting import json_text
 
     assert json_text(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_hcl_parses_in_parallel_threads_do_not_corrupt_each_other():
+    """python-hcl2 serializes with one mutable context shared by every call (its issue #327):
+    a parse of a function call in one thread turned lists in another into their source text.
+    gen.verify.hcl parses one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    plain, toggles = "x = [1, 2, 3]\ny = {a = 1}\n", "z = f([1, 2, 3], {a = 1})\n"
+    expected = hcl.parse(plain)
+    assert expected["x"] == [1, 2, 3]
+
+    def work(index: int):
+        return hcl.parse(toggles) if index % 2 else hcl.parse(plain)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = [r for i, r in enumerate(pool.map(work, range(400))) if i % 2 == 0]
+    assert all(result == expected for result in results)

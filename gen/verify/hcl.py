@@ -10,6 +10,7 @@ refers to.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 
@@ -17,6 +18,11 @@ from typing import Any
 
 class HclError(ValueError):
     pass
+
+
+# python-hcl2 serializes with one mutable context shared by every call, so parses in two
+# threads corrupt each other's values silently (python-hcl2 issue #327): one at a time.
+_ONE_PARSE_AT_A_TIME = threading.Lock()
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -27,7 +33,8 @@ def parse(text: str) -> dict[str, Any]:
 
     options = SerializationOptions(with_comments=False, explicit_blocks=True, strip_string_quotes=False)
     try:
-        return hcl2.loads(text, serialization_options=options)
+        with _ONE_PARSE_AT_A_TIME:
+            return hcl2.loads(text, serialization_options=options)
     except Exception as err:  # python-hcl2 raises lark errors of many types
         raise HclError(f"does not parse as HCL: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 

@@ -46,8 +46,15 @@ def _text(value) -> str:
     return value
 
 
+# python-hcl2 serializes with one mutable context shared by every call: parses in two threads
+# (the regions run in parallel) corrupt each other's values silently (python-hcl2 issue #327)
+_ONE_PARSE_AT_A_TIME = threading.Lock()
+
+
 def _resources(path: Path) -> list[tuple[str, str, dict]]:
-    parsed = hcl2.loads(path.read_text())
+    text = path.read_text()
+    with _ONE_PARSE_AT_A_TIME:
+        parsed = hcl2.loads(text)
     found = []
     for block in parsed.get("resource", []):
         for kind, named in block.items():

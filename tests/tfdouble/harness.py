@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,6 +256,11 @@ def site_var_files(unit: Path) -> dict[str | None, Path]:
     return sites or {None: unit / "terraform.tfvars.json"}
 
 
+# python-hcl2 serializes with one mutable context shared by every call: parses in two threads
+# corrupt each other's values silently (python-hcl2 issue #327)
+_ONE_PARSE_AT_A_TIME = threading.Lock()
+
+
 def missing_inputs(unit: Path, tfvars_path: Path | None = None) -> list[str]:
     """Variables without a default that the value file (terraform.tfvars.json) does not set."""
     import hcl2
@@ -263,8 +269,9 @@ def missing_inputs(unit: Path, tfvars_path: Path | None = None) -> list[str]:
     given = json.loads(tfvars_path.read_text(encoding="utf-8")) if tfvars_path.exists() else {}
     missing = []
     for path in sorted(unit.glob("*.tf")):
-        with open(path, encoding="utf-8") as handle:
-            document = hcl2.load(handle)
+        text = path.read_text(encoding="utf-8")
+        with _ONE_PARSE_AT_A_TIME:  # units are checked in parallel threads
+            document = hcl2.loads(text)
         for variable in document.get("variable", []):
             for name, body in variable.items():
                 name = name.strip('"')
