@@ -345,6 +345,15 @@ def children(monkeypatch) -> list[int]:
     return started
 
 
+@pytest.fixture
+def single_threaded(monkeypatch) -> None:
+    """As in the CLI: no other thread runs. (Another test may leave one running; with one,
+    plgen walks in process: test_no_child_is_started_while_the_program_runs_other_threads.)"""
+    from gen.write import osfs
+
+    monkeypatch.setattr(osfs.threading, "active_count", lambda: 1)
+
+
 def reaped(pid: int) -> bool:
     try:
         os.waitpid(pid, os.WNOHANG)
@@ -355,6 +364,7 @@ def reaped(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the stat walk runs in a child process on Linux only")
 def test_the_stat_walk_of_an_existing_output_runs_in_a_child_while_the_manifest_is_parsed(setup, children,
+                                                                                         single_threaded,
                                                                                          tmp_path: Path):
     manifest, out, cache = setup
     manifest.write_text(manifest.read_text().replace("order=4471", "order=4472"))
@@ -367,7 +377,7 @@ def test_the_stat_walk_of_an_existing_output_runs_in_a_child_while_the_manifest_
     assert tree(out) == from_scratch(manifest, tmp_path)
 
 
-def test_a_walk_that_fails_in_the_child_is_done_in_process(setup, monkeypatch):
+def test_a_walk_that_fails_in_the_child_is_done_in_process(setup, children, single_threaded, monkeypatch):
     from gen.write import disk
 
     manifest, out, cache = setup
@@ -375,9 +385,11 @@ def test_a_walk_that_fails_in_the_child_is_done_in_process(setup, monkeypatch):
     (out / TENANT_VALUES).write_text("{}\n")
     check = render(manifest, out, cache, "--check")
     assert check["exit"] == 1 and check["edited"] == [TENANT_VALUES]
+    assert len(children) == (1 if sys.platform.startswith("linux") else 0)
 
 
-def test_a_manifest_error_stops_the_walk_it_started(setup, children):
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the stat walk runs in a child process on Linux only")
+def test_a_manifest_error_stops_the_walk_it_started(setup, children, single_threaded):
     manifest, out, cache = setup
     manifest.write_text(manifest.read_text().replace("version: 1", "version: [1"))
     result = render(manifest, out, cache)
