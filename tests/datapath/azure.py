@@ -20,6 +20,8 @@ from pathlib import Path
 
 import hcl2
 
+from .servers import stop_listening
+
 AZURE_PROBE_SOURCE = "168.63.129.16"
 PP2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
 AZURE_TLV = 0xEE
@@ -218,7 +220,8 @@ class Relay:
         self._server.bind(listen)
         self._server.listen(64)
         self._closed = False
-        threading.Thread(target=self._accept, name=f"relay {label}", daemon=True).start()
+        self._accepting = threading.Thread(target=self._accept, name=f"relay {label}", daemon=True)
+        self._accepting.start()
 
     def _track(self, sock: socket.socket) -> socket.socket:
         with self._lock:
@@ -257,7 +260,7 @@ class Relay:
 
     def close(self) -> None:
         self._closed = True
-        self._server.close()
+        stop_listening(self._server, self._accepting)
         with self._lock:
             for sock in self._sockets:
                 try:

@@ -135,7 +135,8 @@ class Echo:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((address, port))
         self.sock.listen(16)
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._accepting = threading.Thread(target=self._serve, daemon=True)
+        self._accepting.start()
 
     def _serve(self) -> None:
         while True:
@@ -160,7 +161,18 @@ class Echo:
             conn.close()
 
     def close(self) -> None:
-        self.sock.close()
+        stop_listening(self.sock, self._accepting)
+
+
+def stop_listening(sock: socket.socket, accepting: threading.Thread) -> None:
+    """Close a listening socket and end the thread blocked in its accept(): on Linux a close
+    alone does not wake it (shutdown does), and the thread would outlive the test."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+    accepting.join(5)
 
 
 # --- the servers under test ------------------------------------------------------------------
