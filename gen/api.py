@@ -130,7 +130,8 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
 def _render_units(output: write_stage.Output, manifest: Manifest, document: load.Document, label: str, key: str,
                   fingerprint: str, *, check: bool, diff: bool, force: bool, only: tuple[str, ...],
                   templates: Path | None, jobs: int | None, cache_dir: Path | None, incremental: bool,
-                  progress: write_stage.Progress, allow_replace: tuple[str, ...]) -> tuple[Rendered, write_stage.Changes]:
+                  progress: write_stage.Progress,
+                  allow_replace: tuple[str, ...]) -> tuple[Rendered, write_stage.Changes]:
     """render_output unit by unit: plan, then render, verify and write (or compare) the units
     whose digest or files changed."""
     progress("plan")

@@ -285,7 +285,8 @@ class Output:
         else:
             lock = (tuple(lock_entry[:3]), tuple(sorted(lock_header.items())), self._new_layout)
         pickled = pickle.dumps(link_services) if link_services is not None else self.index.link_services
-        self._save(entries, units, lock, pickled, run[0] if run is not None and lock and _complete(units, run[1]) else None)
+        complete = run is not None and bool(lock) and _complete(units, run[1])
+        self._save(entries, units, lock, pickled, run[0] if complete else None)
 
 def _complete(units: dict[str, tuple], digests: dict[str, str]) -> bool:
     """Whether the state's units are exactly these, with these digests."""

@@ -76,7 +76,8 @@ class Snapshot:
                         snapshot.dirs[path] = entry.stat(follow_symlinks=False).st_mtime_ns if dir_times else 0
                         pending.append(path)
                     elif entry.is_file(follow_symlinks=False):
-                        snapshot.files[path] = entry.inode() if inodes_only else file_key(entry.stat(follow_symlinks=False))
+                        snapshot.files[path] = (entry.inode() if inodes_only
+                                                else file_key(entry.stat(follow_symlinks=False)))
                     else:
                         snapshot.others.add(path)
         return snapshot
