@@ -20,9 +20,10 @@ class HclError(ValueError):
     pass
 
 
-# python-hcl2 serializes with one mutable context shared by every call, so parses in two
-# threads corrupt each other's values silently (python-hcl2 issue #327): one at a time.
-_ONE_PARSE_AT_A_TIME = threading.Lock()
+# python-hcl2 serializes with one mutable context shared by every call in the process, so
+# parses in two threads corrupt each other's values silently (python-hcl2 issue #327). Any
+# caller of python-hcl2 in this process holds this lock (the tests' own readers too).
+HCL2_LOCK = threading.Lock()
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def parse(text: str) -> dict[str, Any]:
 
     options = SerializationOptions(with_comments=False, explicit_blocks=True, strip_string_quotes=False)
     try:
-        with _ONE_PARSE_AT_A_TIME:
+        with HCL2_LOCK:
             return hcl2.loads(text, serialization_options=options)
     except Exception as err:  # python-hcl2 raises lark errors of many types
         raise HclError(f"does not parse as HCL: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import hcl2
 
+from gen.verify.hcl import HCL2_LOCK  # (python-hcl2 is not safe in parallel threads)
+
 from .servers import stop_listening
 
 AZURE_PROBE_SOURCE = "168.63.129.16"
@@ -48,14 +50,9 @@ def _text(value) -> str:
     return value
 
 
-# python-hcl2 serializes with one mutable context shared by every call: parses in two threads
-# (the regions run in parallel) corrupt each other's values silently (python-hcl2 issue #327)
-_ONE_PARSE_AT_A_TIME = threading.Lock()
-
-
 def _resources(path: Path) -> list[tuple[str, str, dict]]:
     text = path.read_text()
-    with _ONE_PARSE_AT_A_TIME:
+    with HCL2_LOCK:  # the regions run in parallel threads
         parsed = hcl2.loads(text)
     found = []
     for block in parsed.get("resource", []):

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,21 +255,18 @@ def site_var_files(unit: Path) -> dict[str | None, Path]:
     return sites or {None: unit / "terraform.tfvars.json"}
 
 
-# python-hcl2 serializes with one mutable context shared by every call: parses in two threads
-# corrupt each other's values silently (python-hcl2 issue #327)
-_ONE_PARSE_AT_A_TIME = threading.Lock()
-
-
 def missing_inputs(unit: Path, tfvars_path: Path | None = None) -> list[str]:
     """Variables without a default that the value file (terraform.tfvars.json) does not set."""
     import hcl2
+
+    from gen.verify.hcl import HCL2_LOCK  # (python-hcl2 is not safe in parallel threads)
 
     tfvars_path = tfvars_path or unit / "terraform.tfvars.json"
     given = json.loads(tfvars_path.read_text(encoding="utf-8")) if tfvars_path.exists() else {}
     missing = []
     for path in sorted(unit.glob("*.tf")):
         text = path.read_text(encoding="utf-8")
-        with _ONE_PARSE_AT_A_TIME:  # units are checked in parallel threads
+        with HCL2_LOCK:  # units are checked in parallel threads
             document = hcl2.loads(text)
         for variable in document.get("variable", []):
             for name, body in variable.items():
