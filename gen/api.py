@@ -53,12 +53,11 @@ def parse_manifest(given: directory.ManifestInput) -> tuple[Manifest, load.Docum
 
 
 def run_key(given: directory.ManifestInput, only: tuple[str, ...], fingerprint: str) -> str:
-    """What a render's output is a function of: the manifest's bytes (each file of a manifest
-    directory, by path), --only, and the build fingerprint (plgen's code, templates and
-    reference files). Not the manifest's name, which only errors quote. Rendering is
-    deterministic, so two runs with one key render the same bytes."""
-    parts = {"only": list(only), "build": fingerprint,
-             "files": given.file_digests() or {"": hashlib.sha256(given.raw).hexdigest()}}
+    """What a render's output is a function of: the manifest's bytes (its sha256, which for a
+    manifest directory covers each file by path), --only, and the build fingerprint (plgen's
+    code, templates and reference files). Not the manifest's name, which only errors quote.
+    Rendering is deterministic, so two runs with one key render the same bytes."""
+    parts = {"only": list(only), "build": fingerprint, "manifest": given.sha256}
     return hashlib.sha256(json_text(parts).encode()).hexdigest()
 
 
@@ -117,10 +116,7 @@ def render_output(path: str | Path, out_dir: Path | str, *, check: bool = False,
         key = run_key(given, only, fingerprint)
         unchanged = output.unchanged_run(key) if incremental else None
         if unchanged is not None:
-            skipped = sum(unchanged.values())
-            report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
-            return (Rendered(None, {}, given.sha256(), report, unchanged, manifest_files=given.file_digests()),
-                    write_stage.Changes(unchanged=skipped + 1))  # + the lock file
+            return _no_op(None, given.sha256, unchanged, given.file_digests)
         manifest, document = loaded or parse_manifest(given)
         return _render_units(output, manifest, document, manifest_name(path), key, fingerprint, check=check, diff=diff,
                              force=force, only=only, templates=templates, jobs=jobs, cache_dir=cache_dir,
@@ -147,9 +143,7 @@ def _render_units(output: write_stage.Output, manifest: Manifest, document: load
     skipped = sum(unchanged.values())
     if not todo and not gone and output.lock_header() == header:
         output.remember_run(key, digests)  # (not todo: the state knows every unit)
-        report = verify_stage.Report(files=skipped, cached=skipped, rendered=0)
-        return (Rendered(the_plan, {}, manifest_sha, report, unchanged, manifest_files=document.manifest_files),
-                write_stage.Changes(unchanged=skipped + 1))  # + the lock file
+        return _no_op(the_plan, manifest_sha, unchanged, document.manifest_files)
     specs = the_plan.files_of(todo)
     scope = write_stage.scope_for(the_plan) if not unchanged else tuple(sorted(f"{n}/" for n in {*todo, *gone}))
     old_lock = output.old_lock(scope)  # with a scope, only its units' entries are read
@@ -179,6 +173,15 @@ def _render_units(output: write_stage.Output, manifest: Manifest, document: load
         output.record(found, {name: digests[name] for name in todo}, header, report.link_services, (key, digests))
     found.unchanged += skipped
     return rendered, found
+
+
+def _no_op(the_plan: plan_stage.Plan | None, manifest_sha: str, unchanged: Mapping[str, int],
+           manifest_files: Mapping[str, str] | None) -> tuple[Rendered, write_stage.Changes]:
+    """A render that found every unit as the last verified write left it."""
+    files = sum(unchanged.values())
+    report = verify_stage.Report(files=files, cached=files, rendered=0)
+    return (Rendered(the_plan, {}, manifest_sha, report, unchanged, manifest_files=manifest_files),
+            write_stage.Changes(unchanged=files + 1))  # + the lock file
 
 
 def manifest_file_notes(old_lock: Mapping, document: load.Document) -> tuple[str, ...]:

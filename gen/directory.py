@@ -13,6 +13,7 @@ output depends on. The 10 MiB input limit holds per file, so a fleet has no size
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -59,16 +60,18 @@ class ManifestInput:
     raw: bytes = b""
     files: dict[str, bytes] | None = None
 
+    @functools.cached_property
     def file_digests(self) -> dict[str, str] | None:
         """A manifest directory's files' sha256 (the Document's manifest_files), else None."""
         if self.files is None:
             return None
         return {path: hashlib.sha256(data).hexdigest() for path, data in self.files.items()}
 
+    @functools.cached_property
     def sha256(self) -> str:
         """What the loaded Document's manifest_sha256() will be (the bytes of a file that
         loads are UTF-8, which decoding and encoding again keeps as they are)."""
-        digests = self.file_digests()
+        digests = self.file_digests
         return hashlib.sha256(self.raw).hexdigest() if digests is None else load.files_sha256(digests)
 
 
@@ -92,7 +95,7 @@ def read_manifest(path: str | Path) -> ManifestInput:
 def parse_manifest(given: ManifestInput) -> load.Document:
     if given.files is None:
         return load.load_bytes(given.raw, load.STDIN_SOURCE if given.path == load.STDIN else given.path)
-    return compose(given.files, given.path)
+    return compose(given.files, given.path, given.file_digests)
 
 
 def tenant_paths(directory: Path) -> tuple[list[str], list[Problem]]:
@@ -179,11 +182,11 @@ def _read_all(fd: int, size: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def compose(files: dict[str, bytes], directory: str) -> load.Document:
+def compose(files: dict[str, bytes], directory: str, digests: dict[str, str] | None = None) -> load.Document:
     """One Document from the files of a manifest directory ({path relative to DIR: bytes}; the
     provider file first, then the tenant files in path order). YAML problems of every file are
     raised together; a tenant file named after another id is recorded in `problems`, so that
-    validation reports it with the rest."""
+    validation reports it with the rest. `digests`: the files' sha256, if known already."""
     prefix = str(Path(directory))
     prefix = "" if prefix == "." else prefix + "/"
     problems: list[Problem] = []
@@ -209,12 +212,12 @@ def compose(files: dict[str, bytes], directory: str) -> load.Document:
             data, marks, key_marks = dict(provider.data), provider.marks, provider.key_marks
     tenants: list[Any] = []
     sources: list[str] = []
-    digests = {PROVIDER_FILE: hashlib.sha256(files[PROVIDER_FILE]).hexdigest()}
+    if digests is None:
+        digests = {path: hashlib.sha256(raw).hexdigest() for path, raw in files.items()}
     late: list[Problem] = []
     for relative, raw in files.items():
         if relative == PROVIDER_FILE:
             continue
-        digests[relative] = hashlib.sha256(raw).hexdigest()
         source = prefix + relative
         try:
             document = load.load_bytes(raw, source, tenants_from=len(tenants))

@@ -129,14 +129,12 @@ class Output:
 
     def unchanged_run(self, run_key: str) -> dict[str, int] | None:
         """Every unit with its number of files, if the last complete run had this run key (the
-        same inputs: gen.api.run_key) and the lock and every file of its units keep the stat
-        plgen recorded: a run with that key would render, verify and write nothing."""
-        if self.index.run != run_key or not self._lock_untouched():
+        same inputs: gen.api.run_key) and all its units are unchanged (unchanged_units, with
+        the digests it recorded): a run with that key would render, verify and write nothing."""
+        if self.index.run != run_key:
             return None
-        units = self.index.units
-        if not all(self._as_recorded(paths) for _, paths in units.values()):
-            return None
-        return {name: len(paths) for name, (_, paths) in units.items()}
+        unchanged = self.unchanged_units({name: digest for name, (digest, _) in self.index.units.items()})
+        return unchanged if len(unchanged) == len(self.index.units) else None
 
     def remember_run(self, run_key: str, digests: dict[str, str]) -> None:
         """After a no-op found unit by unit (`digests`: every unit of the plan), record its run
@@ -151,10 +149,6 @@ class Output:
             if key is None or entry is None or entry[0] != key[0] or entry[1] != key[1] or entry[2] != key[2]:
                 return False
         return True
-
-    def known_units(self) -> set[str]:
-        """The units the state lists (those of the lock, when unchanged_units trusts it)."""
-        return set(self.index.units)
 
     def lock_header(self) -> dict | None:
         """The lock file's header as plgen wrote or read it, if the lock is untouched since."""

@@ -200,18 +200,17 @@ class PendingScan:
 
 
 class Disk:
-    def __init__(self, out_dir: Path, index: StatIndex, scan: PendingScan | None = None):
+    def __init__(self, out_dir: Path, index: StatIndex, scan: PendingScan):
         self.out_dir = out_dir
         self._scan = scan
         self.index = index
-        self.read_count = 0  # files whose stat did not match the index and were read
         self._lock: dict | None = None
         self._lock_paths_checked = False
         self.shas: dict[str, str | None] = {}
 
     @functools.cached_property
     def snapshot(self) -> Snapshot:
-        return self._scan.snapshot() if self._scan is not None else Snapshot.scan(self.out_dir, dir_times=True)
+        return self._scan.snapshot()
 
     def exists(self, path: str) -> bool:
         return path in self.snapshot.files
@@ -229,7 +228,6 @@ class Disk:
             digest = self.index.lookup(path, st)
             if digest is None:
                 digest = sha(self.read(path))
-                self.read_count += 1
         self.shas[path] = digest
         return digest
 
