@@ -64,7 +64,7 @@ METACHARACTERS = ["|", "`", "*", "_", "[", "]", "<", ">", "&", "${", "%{", '"', 
                   ": ", " #", "- ", "> ", "| ", "!", "?", ",", "=", "+", "^", "(", ")", "EOT <<EOT", "*/*", "--"]
 NON_ASCII = ["é", "ü", "ß", "Zürich", "Ж", "日本語", "😀", "🚀", "שלום", "مرحبا", "Å", "ﬁ", "e\u0301", "\u00a0", "—", "…",
              "“”", "«»", "€", "İ", "ǅ"]
-# Characters a manifest may not hold in free text (gen.manifest._INVISIBLE_CATEGORIES).
+# Characters a manifest may not hold in free text (gen.manifest.fields._INVISIBLE_CATEGORIES).
 FORBIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 TEXT_CHARACTERS = st.characters(blacklist_categories=FORBIDDEN_CATEGORIES)
 # ARM id segments ([^/\s]+): anything but slashes and white space.
@@ -119,7 +119,7 @@ def _guid(draw) -> str:
 
 
 def _free_text(draw, max_size: int, min_size: int = 1, max_bytes: int | None = None) -> str:
-    """Free text as gen.manifest._free_text allows it: no control or invisible characters, no
+    """Free text as gen.manifest.fields.check_free_text allows it: no control or invisible characters, no
     surrounding white space; full of metacharacters, sometimes exactly `max_size` long (and, with
     `max_bytes`, at most that many bytes in UTF-8)."""
     pieces = draw(st.lists(st.one_of(st.sampled_from(METACHARACTERS), st.sampled_from(NON_ASCII),

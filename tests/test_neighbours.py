@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE, ROOT, run_cli, tree
-from gen.verify import bicep, hcl
+from gen.verify import hcl
 
 NEIGHBOURS = ROOT / "tests" / "data" / "neighbours.yaml"
 

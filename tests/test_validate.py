@@ -3,7 +3,6 @@ invalid manifest, so a change in wording or location shows up in review."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest

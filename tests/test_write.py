@@ -4,7 +4,6 @@ files kept, no writes through symlinks, --check/--diff/--only behaviour."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
