@@ -11,23 +11,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, api, directory, load
-from .cli_common import _count, _emit, _fail, _os_error_text
+from . import __version__, api
+from .cli_common import FORMAT, MANIFEST, _count, _emit, _fail, _os_error_text
 from .errors import Location, PlgenError, Problem
 from .verify.cache import default_cache_dir
 
-if TYPE_CHECKING:
-    from .capacity import BackendVms
-
-# Not click.Path(exists=True, dir_okay=False): gen.load decides what a manifest may be, so that
-# a directory or a missing file is the same one-line error (exit 1) for every command.
-MANIFEST = click.argument("manifest", type=click.Path(allow_dash=True))
-FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                      help="Output for people (text) or programs (json).")
 
 
 class ProgressBar:
@@ -252,165 +243,6 @@ def bundle(manifest: str, tenant_ids: tuple[str, ...], out_dir: str, changed_sin
     _emit(output_format, rows, "\n".join(f"{row['path']}  sha256 {row['sha256']}" for row in rows.values()))
 
 
-@main.command(short_help="Say what a manifest change means: access, tenants, link services, bundles.")
-@click.argument("base", metavar="BASE", type=click.Path(allow_dash=True))
-@click.argument("new", metavar="[NEW]", required=False, type=click.Path(allow_dash=True))
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Compare the manifest BASE with what this output directory holds (instead of NEW).")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True, help="text for people, markdown for a pull-request comment, json for programs.")
-@click.option("--max-chars", type=click.IntRange(min=16_000), default=60_000, show_default=True,
-              help="--format markdown: the comment never exceeds this many characters (GitHub's limit is 65,536).")
-def changes(base: str, new: str | None, out_dir: str | None, output_format: str, max_chars: int) -> None:
-    """Compare two manifests (BASE NEW), or a manifest with its rendered output (MANIFEST -o OUT),
-    and print each change in the words of the domain, riskiest first: link services replaced or
-    removed, subscriptions gaining or losing visibility or auto-approval, tenants added, moved,
-    suspended or offboarded, NAT IPs, aliases, PROXY protocol, load balancer, NAT gateway, VPN and
-    alert changes, and the bundles to re-send. Exit 0 when it reported (changes or none), 1 when
-    an input is invalid, 2 on a usage error.
-
-    \b
-    Example:
-      git show origin/main:tenants.yaml > /tmp/base.yaml
-      plgen changes /tmp/base.yaml tenants.yaml
-      plgen changes tenants.yaml -o out --format markdown > comment.md
-    """
-    from .review import output as review_output
-
-    if (new is None) == (out_dir is None):
-        raise click.UsageError("give either NEW (compare two manifests) or -o OUT (compare a manifest with its "
-                               "output), " + ("not both" if new is not None else "one of them"))
-    if new is not None and base == new == load.STDIN:
-        raise click.UsageError("BASE and NEW cannot both be standard input")
-    try:
-        report = api.changes_report(base, new, Path(out_dir) if out_dir else None)
-    except PlgenError as err:
-        _fail(err, "json" if output_format == "json" else "text")
-    except OSError as err:
-        _fail(PlgenError(Problem(Location(str(err.filename or base)), f"cannot read: {_os_error_text(err)}")),
-              "json" if output_format == "json" else "text")
-    if output_format == "json":
-        click.echo(review_output.as_json(report), nl=False)
-    elif output_format == "markdown":
-        click.echo(review_output.as_markdown(report, max_chars), nl=False)
-    else:
-        click.echo(review_output.as_text(report), nl=False)
-
-
-@main.command("import-pls", short_help="Write a starting manifest that adopts existing Private Link Services.")
-@click.argument("show_files", metavar="SHOW.json...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
-              help="Write the manifest to this new file (never overwritten) instead of standard output.")
-def import_pls(show_files: tuple[str, ...], output: str | None) -> None:
-    """Read `az network private-link-service show` output (one service or a list per file) and
-    write a manifest that adopts the services (`existing: true`: Terraform imports them, aliases
-    and connections stay) with one tenant per subscription on their visibility and auto-approval
-    lists or behind an approved connection, so rendering it gives today's lists exactly. Azure
-    does not know everything a manifest says: each gap is a TODO.
-
-    \b
-    Example:
-      az network private-link-service show -g rg-api -n pls-api-eus2 > pls-eus2.json
-      plgen import-pls pls-eus2.json pls-weu.json -o tenants.yaml
-      plgen render tenants.yaml -o out     # after resolving the TODOs
-    """
-    from . import adopt
-
-    try:
-        for path in show_files:
-            load.check_input_file(path)
-        if output and os.path.lexists(output):
-            raise PlgenError(Problem(Location(output), "exists already; import-pls writes a new manifest and never "
-                                                       "overwrites one (choose another -o)"))
-        text, warnings = adopt.import_pls([Path(p) for p in show_files])
-        if output:
-            api.write_manifest_schema(Path(output), text)
-    except PlgenError as err:
-        _fail(err)
-    for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if output:
-        click.echo(f"wrote {output}: resolve its TODOs, then `plgen render {output}`", err=True)
-    else:
-        click.echo(text, nl=False)
-
-
-@main.command(short_help="Decide what to do with each private endpoint connection.")
-@click.argument("source", metavar="MANIFEST|APPROVALS_JSON", type=click.Path(allow_dash=True))
-@click.option("--connections", required=True, type=click.Path(),
-              help="JSON of `az network private-endpoint-connection list --id PLS_ID`, of `az network "
-                   "private-link-service show` (one or a list), or a REST {\"value\": [...]} response.")
-@click.option("--reject-unknown", is_flag=True, help="Reject pending connections from subscriptions of no tenant "
-              "(a known tenant on the wrong link service is still held, and named).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "sh"]), default="text", show_default=True,
-              help="text for people, json for programs, sh for the approve/reject commands as a script.")
-def approvals(source: str, connections: str, reject_unknown: bool, output_format: str) -> None:
-    """Decide approve / reject / hold / flag / keep for each connection, and print the az commands.
-
-    \b
-    Example:
-      az network private-endpoint-connection list --id "$PLS_ID" > connections.json
-      plgen approvals tenants.yaml --connections connections.json --format sh > approve.sh
-    """
-    from . import approvals as approvals_module
-
-    try:
-        directory.check_manifest(source)
-        load.check_input_file(connections)
-        expected = approvals_module.expected_tenants(Path(source))
-        found, shape = approvals_module.read_connections(Path(connections))
-        decisions = approvals_module.decide(expected, found, reject_unknown=reject_unknown)
-    except PlgenError as err:
-        _fail(err, "json" if output_format == "json" else "text")
-    if output_format == "json":
-        click.echo(approvals_module.as_json(decisions))
-    elif output_format == "sh":
-        click.echo(approvals_module.as_script(decisions), nl=False)
-    else:
-        click.echo(approvals_module.as_text(decisions, shape))
-
-
-def _backend_vms(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> BackendVms:
-    from . import capacity as capacity_module
-
-    try:
-        return capacity_module.BackendVms.parse(values)
-    except ValueError as err:
-        raise click.BadParameter(str(err), ctx, param) from None
-
-
-@main.command(short_help="Report each link service against Azure's limits.")
-@MANIFEST
-@click.option("--backend-vms", "backend_vms", multiple=True, metavar="[LINK_SERVICE=]N", callback=_backend_vms,
-              help="Backend VMs behind the load balancer (N >= 1): for every link service, or for one "
-                   "(repeatable). Connection capacity is per NAT IP per VM; without this it is shown per VM.")
-@FORMAT
-def capacity(manifest: str, backend_vms: BackendVms, output_format: str) -> None:
-    """Report each link service against Azure's limits; exit 1 when a hard limit is exceeded.
-
-    \b
-    Example:
-      plgen capacity tenants.yaml
-      plgen capacity tenants.yaml --backend-vms 3 --format json
-      plgen capacity tenants.yaml --backend-vms 3 --backend-vms pls-api-weu-1=6
-    """
-    from . import capacity as capacity_module
-
-    try:
-        rows = api.capacity_report(manifest, backend_vms)
-    except PlgenError as err:
-        _fail(err, output_format)
-    unknown = capacity_module.unknown_link_services(backend_vms, rows)
-    if unknown:
-        names = [row.link_service for row in rows]
-        known = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-        raise click.BadParameter(f"no link service named {', '.join(unknown)} (the manifest has {known or 'none'})",
-                                 param_hint="'--backend-vms'")
-    click.echo(capacity_module.as_json(rows) if output_format == "json" else capacity_module.as_text(rows), nl=output_format == "json")
-    if any(row.exceeded for row in rows):
-        sys.exit(1)
-
-
 @main.command(short_help="Print or write the manifest JSON Schema (or another of plgen's schemas).")
 @click.argument("which", type=click.Choice(["manifest", "provider", "tenant", "changes", "release-preview"]),
                 default="manifest", required=False)
@@ -442,111 +274,14 @@ def schema(which: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-                         help="The cache directory (default: $XDG_CACHE_HOME/plgen).")
-
-
-@main.group(short_help="Show or prune what plgen keeps in its cache directory.")
-def cache() -> None:
-    """plgen keeps, per output directory, the state of its last verified write and a spare
-    tree (the output before last, for atomic swaps), and verdicts per plgen build. Every render
-    prunes what belongs to output directories that are gone or unused for
-    $PLGEN_CACHE_MAX_AGE_DAYS (default 30) and keeps the total under $PLGEN_CACHE_MAX_SIZE
-    (default 2G), least recently used first."""
-
-
-def _cache_dir(given: str | None) -> Path:
-    return Path(given) if given else default_cache_dir()
-
-
-def _output_row(entry) -> dict:
-    return {"output_dir": entry.out_dir, "exists": entry.exists, "bytes": entry.size,
-            "last_used": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry.last_used)) if entry.last_used else None}
-
-
-def _size(number: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if number < 1024 or unit == "GiB":
-            return f"{number:.0f} {unit}" if unit == "B" else f"{number:.1f} {unit}"
-        number /= 1024
-    return ""  # pragma: no cover
-
-
-@cache.command("info", short_help="List what the cache holds, per output directory.")
-@CACHE_DIR
-@FORMAT
-def cache_info(cache_dir: str | None, output_format: str) -> None:
-    """List the cache directory's size and, per output directory, whether it still exists,
-    when it was last rendered and what plgen keeps for it.
-
-    \b
-    Example:
-      plgen cache info
-    """
-    from .write import cachedir
-
-    directory = _cache_dir(cache_dir)
-    found = cachedir.inventory(directory)
-    max_age, max_size = cachedir.limits_from_environment()
-    payload = {"cache_dir": str(directory), "bytes": found.size, "max_age_days": max_age, "max_bytes": max_size,
-               "outputs": [_output_row(e) for e in found.outputs],
-               "verdict_files": len(found.verdicts), "verdict_bytes": sum(size for _, _, size in found.verdicts)}
-    lines = [f"{directory}: {_size(found.size)} (limit {_size(max_size)}; unused entries go after {max_age:g} days)"]
-    for row in payload["outputs"]:
-        state = "" if row["exists"] else " (gone)"
-        lines.append(f"  {row['output_dir'] or '(unknown output directory)'}{state}: {_size(row['bytes'])}, "
-                     f"last used {row['last_used'] or 'never'}")
-    lines.append(f"  verdicts: {_count(payload['verdict_files'], 'file')}, {_size(payload['verdict_bytes'])}")
-    _emit(output_format, payload, "\n".join(lines))
-
-
-@cache.command("prune", short_help="Remove cache entries of output directories gone, unused or over the size limit.")
-@CACHE_DIR
-@click.option("--max-age", "max_age", type=click.FloatRange(min=0), default=None, metavar="DAYS",
-              help="Remove entries unused for longer (default: $PLGEN_CACHE_MAX_AGE_DAYS or 30).")
-@click.option("--max-size", "max_size", default=None, metavar="SIZE",
-              help="Then keep the total under SIZE, e.g. 500M or 2G (default: $PLGEN_CACHE_MAX_SIZE or 2G).")
-@click.option("--all", "everything", is_flag=True, help="Remove everything (the next render starts from scratch).")
-@FORMAT
-def cache_prune(cache_dir: str | None, max_age: float | None, max_size: str | None, everything: bool,
-                output_format: str) -> None:
-    """Remove what plgen keeps for output directories that are gone, unused for longer than
-    the maximum age, or, least recently used first, beyond the maximum size. Only the cache
-    is touched: output directories never are.
-
-    \b
-    Example:
-      plgen cache prune --max-age 7 --max-size 500M
-      plgen cache prune --all
-    """
-    from .write import cachedir
-
-    default_age, default_size = cachedir.limits_from_environment()
-    try:
-        size_limit = cachedir.parse_size(max_size) if max_size is not None else default_size
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--max-size") from None
-    directory = _cache_dir(cache_dir)
-    pruned = cachedir.prune(directory, max_age_days=default_age if max_age is None else max_age, max_size=size_limit,
-                            everything=everything)
-    payload = {"cache_dir": str(directory), "removed": [_output_row(e) for e in pruned.outputs],
-               "removed_verdict_files": len(pruned.verdicts), "freed_bytes": pruned.freed,
-               "bytes": cachedir.inventory(directory).size}
-    lines = [f"removed: {row['output_dir'] or '(unknown output directory)'} ({_size(row['bytes'])})"
-             for row in payload["removed"]]
-    entries = len(pruned.outputs)
-    lines.append(f"{directory}: freed {_size(pruned.freed)} ({entries} output director{'y' if entries == 1 else 'ies'}, "
-                 f"{_count(len(pruned.verdicts), 'verdict file')}); {_size(payload['bytes'])} left")
-    _emit(output_format, payload, "\n".join(lines))
-
-
+# The other commands live beside this module, one module per concern.
+from .cli_cache import cache  # noqa: E402
 from .cli_manifests import join, split, tenant  # noqa: E402 - the commands that write manifests
-
-for _command in (split, join, tenant):
-    main.add_command(_command)
-
+from .cli_operations import approvals, capacity, changes, import_pls  # noqa: E402 - day-2 operations
 from .cli_release import release_preview  # noqa: E402 - issue 12: template releases
-main.add_command(release_preview)
+
+for _command in (split, join, tenant, release_preview, changes, import_pls, approvals, capacity, cache):
+    main.add_command(_command)
 
 
 def entry_point() -> None:

@@ -1,5 +1,6 @@
-"""What every plgen command prints the same way: counts, JSON or text, and errors (one line
-each, exit code from the exception)."""
+"""What every plgen command shares: the MANIFEST argument and --format option, and what they
+print the same way: counts, JSON or text, and errors (one line each, exit code from the
+exception)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ import sys
 import click
 
 from .errors import PlgenError
+
+# Not click.Path(exists=True, dir_okay=False): gen.load decides what a manifest may be, so that
+# a directory or a missing file is the same one-line error (exit 1) for every command.
+MANIFEST = click.argument("manifest", type=click.Path(allow_dash=True))
+FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help="Output for people (text) or programs (json).")
 
 
 def _count(number: int, noun: str) -> str:
