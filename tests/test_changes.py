@@ -488,3 +488,18 @@ def test_readme_lists_every_kind_in_risk_order():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `([a-z_]+)` \| (critical|high|medium|low) \|", readme, re.M)
     assert rows == [(kind.name, kind.risk) for kind in KINDS]
+
+
+def test_every_provider_resource_kind_is_reviewed_with_the_reference_force_new_arguments():
+    """A provider resource kind the review did not know would be replaced without `plgen
+    changes` saying so. Link services have their own events. The ForceNew arguments are the
+    reference's, the ones the plan's identities and the replacement guard read."""
+    from gen.review.resource_events import FORCE_NEW, REVIEWED_TYPES
+
+    templates = ROOT / "templates" / "terraform" / "provider"
+    kinds = {kind for path in templates.glob("*.tf.j2")
+             for kind in re.findall(r'^resource "(azurerm_\w+)"', path.read_text(), re.M)}
+    assert kinds - {"azurerm_private_link_service"} == set(REVIEWED_TYPES)
+    reference = json.loads((ROOT / "schemas" / "reference" / "azurerm-replacement.json").read_text())["resources"]
+    assert FORCE_NEW == {kind: tuple(reference[kind]["force_new"]) for kind in REVIEWED_TYPES}
+    assert "generation" in FORCE_NEW["azurerm_virtual_network_gateway"]  # a VPN SKU's generation replaces the gateway
