@@ -43,3 +43,14 @@ def _fail(err: PlgenError, output_format: str = "text", extra: dict | None = Non
 def _os_error_text(err: OSError) -> str:
     # OSErrors raised by libraries (jinja's TemplateNotFound is one) may carry no strerror
     return err.strerror or str(err) or type(err).__name__
+
+
+def _emit_report(forms, report, output_format: str, max_chars: int) -> None:
+    """A review report in the form asked for, from its module's as_json / as_markdown /
+    as_text (gen.review.output, gen.review.release_output)."""
+    if output_format == "json":
+        click.echo(forms.as_json(report), nl=False)
+    elif output_format == "markdown":
+        click.echo(forms.as_markdown(report, max_chars), nl=False)
+    else:
+        click.echo(forms.as_text(report), nl=False)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import api, directory, load
-from .cli_common import FORMAT, MANIFEST, _fail, _os_error_text
+from .cli_common import FORMAT, MANIFEST, _emit_report, _fail, _os_error_text
 from .errors import Location, PlgenError, Problem
 
 if TYPE_CHECKING:
@@ -57,12 +57,7 @@ def changes(base: str, new: str | None, out_dir: str | None, output_format: str,
     except OSError as err:
         _fail(PlgenError(Problem(Location(str(err.filename or base)), f"cannot read: {_os_error_text(err)}")),
               "json" if output_format == "json" else "text")
-    if output_format == "json":
-        click.echo(review_output.as_json(report), nl=False)
-    elif output_format == "markdown":
-        click.echo(review_output.as_markdown(report, max_chars), nl=False)
-    else:
-        click.echo(review_output.as_text(report), nl=False)
+    _emit_report(review_output, report, output_format, max_chars)
 
 
 @click.command("import-pls", short_help="Write a starting manifest that adopts existing Private Link Services.")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import api
-from .cli_common import _count, _emit, _fail, _os_error_text
+from .cli_common import _count, _emit, _emit_report, _fail, _os_error_text
 from .errors import Location, PlgenError, Problem
 from .verify.cache import default_cache_dir
 
@@ -64,12 +64,7 @@ def release_preview(manifest: str, templates: str, base_templates: str | None, o
         _fail(PlgenError(Problem(Location(str(err.filename or manifest)), f"cannot read: {_os_error_text(err)}")),
               "json" if output_format == "json" else "text")
     progress.close()
-    if output_format == "json":
-        click.echo(release_output.as_json(report), nl=False)
-    elif output_format == "markdown":
-        click.echo(release_output.as_markdown(report, max_chars), nl=False)
-    else:
-        click.echo(release_output.as_text(report), nl=False)
+    _emit_report(release_output, report, output_format, max_chars)
 
 
 def bundle_changed_since(manifest: str, tenant_ids: tuple[str, ...], out_dir: str, ref: str, output_format: str) -> None:
