@@ -165,12 +165,14 @@ def test_deleted_file_is_written_again(setup):
     assert result["added"] == [TENANT_VALUES] and (out / TENANT_VALUES).is_file()
 
 
-def test_touched_lock_file_trusts_no_unit(setup):
+def test_lock_file_with_other_bytes_trusts_no_unit(setup):
     manifest, out, cache = setup
     lock = out / ".plgen-lock.json"
-    lock.write_bytes(lock.read_bytes())  # same bytes, new stat: someone rewrote it
+    # the same JSON, other bytes (a formatter ran over it): not the lock plgen wrote or checked
+    lock.write_text(json.dumps(json.loads(lock.read_text()), indent=1) + "\n")
     result = render(manifest, out, cache, "--check")
-    assert result["exit"] == 0 and result["verified"]["rendered"] == files_in(out)
+    assert result["exit"] == 1 and result["changed"] == [".plgen-lock.json"]
+    assert result["verified"]["rendered"] == files_in(out)
 
 
 def test_no_cache_renders_and_verifies_everything(setup):
@@ -276,6 +278,37 @@ def parses(monkeypatch) -> list[str]:
     parse = gen.directory.parse_manifest
     monkeypatch.setattr(gen.directory, "parse_manifest", lambda given: seen.append(given.path) or parse(given))
     return seen
+
+
+def test_fresh_checkout_with_the_cache_directory_restored_is_checked_by_its_bytes(setup, parses, monkeypatch):
+    """CI: a new checkout (every file has a new inode and modification time) and the cache
+    directory restored from an earlier run. Files holding the bytes plgen recorded are as
+    recorded: each is hashed once, nothing is parsed or rendered, and their new stats are
+    kept, so the next run hashes nothing. A file with other bytes is still found."""
+    from gen.write.disk import Disk
+
+    manifest, out, cache = setup
+    files = tree(out)
+    checkout = out.with_name("checkout")
+    shutil.copytree(out, checkout, copy_function=shutil.copyfile)  # new inodes and times
+    shutil.rmtree(out)
+    checkout.rename(out)
+    reads: list[str] = []
+    read = Disk.read
+    monkeypatch.setattr(Disk, "read", lambda disk, path: reads.append(path) or read(disk, path))
+    check = render(manifest, out, cache, "--check")
+    assert check["status"] == "up-to-date" and check["verified"]["rendered"] == 0 and parses == []
+    assert sorted(reads) == sorted(files)  # every file once, the lock included
+    reads.clear()
+    assert render(manifest, out, cache, "--check")["status"] == "up-to-date" and reads == [] and parses == []
+    assert render(manifest, out, cache)["status"] == "up-to-date" and tree(out) == files
+    # other bytes of the same size, written through a new file
+    path = out / TENANT_VALUES
+    edited = path.with_name("edit.tmp")
+    edited.write_text(path.read_text().replace("4471", "4470"))
+    os.replace(edited, path)
+    check = render(manifest, out, cache, "--check")
+    assert check["exit"] == 1 and check["edited"] == [TENANT_VALUES]
 
 
 def test_no_op_with_the_inputs_of_the_last_run_does_not_parse_the_manifest(setup, parses):

@@ -97,6 +97,7 @@ class Output:
         self.cache_dir = cache_dir
         self._spare: tuple | None = None  # (spare path, SpareContents fields) after a swap
         self._partial: tuple | None = None  # (scope, the lock's header and units in scope, lockfile.OldLock)
+        self._restatted = False  # entries whose stat changed, bytes as recorded: new stats to save
 
     @classmethod
     @contextmanager
@@ -116,8 +117,9 @@ class Output:
 
     def unchanged_units(self, digests: dict[str, str]) -> dict[str, int]:
         """Units whose input digest is the one last rendered, verified and found on disk, and
-        whose files all keep the stat plgen recorded (none edited, replaced or deleted since),
-        with their number of files. Nothing is unchanged if the lock file was touched."""
+        whose files all hold the bytes plgen recorded (none edited, replaced or deleted since:
+        the stat recorded, or else the bytes), with their number of files. Nothing is
+        unchanged if the lock file changed."""
         if not self._lock_untouched():
             return {}
         unchanged = {}
@@ -134,20 +136,43 @@ class Output:
         if self.index.run != run_key:
             return None
         unchanged = self.unchanged_units({name: digest for name, (digest, _) in self.index.units.items()})
-        return unchanged if len(unchanged) == len(self.index.units) else None
+        if len(unchanged) != len(self.index.units):
+            return None
+        if self._restatted:
+            self.index.save(self.index.entries, run=run_key)
+        return unchanged
 
     def remember_run(self, run_key: str, digests: dict[str, str]) -> None:
         """After a no-op found unit by unit (`digests`: every unit of the plan), record its run
-        key if it is not the state's already: the same run is then a no-op found by the key."""
-        if self.index.run != run_key and _complete(self.index.units, digests):
+        key if it is not the state's already (the same run is then a no-op found by the key),
+        and the new stats of files found unchanged by their bytes."""
+        if (self.index.run != run_key or self._restatted) and _complete(self.index.units, digests):
             self.index.save(self.index.entries, run=run_key)
 
     def _as_recorded(self, paths: tuple[str, ...]) -> bool:
         stats, entries = self.disk.snapshot.files, self.index.entries
         for path in paths:
             key, entry = stats.get(path), entries.get(path)
-            if key is None or entry is None or entry[0] != key[0] or entry[1] != key[1] or entry[2] != key[2]:
+            if key is None or entry is None:
                 return False
+            if (entry[0] != key[0] or entry[1] != key[1] or entry[2] != key[2]) and not self._same_bytes(path, key):
+                return False
+        return True
+
+    def _same_bytes(self, path: str, key: tuple) -> bool:
+        """Whether a file whose stat is not the one recorded still holds the bytes recorded (a
+        fresh checkout with the cache directory restored, a copy, a touch). As git does, plgen
+        then hashes it, and keeps its new stat so that the next run need not."""
+        entry = self.index.entries[path]
+        if entry[0] != key[0]:
+            return False  # another size: other bytes
+        try:
+            if self.disk.sha(path) != entry[3]:
+                return False
+        except OSError:
+            return False
+        self.index.entries[path] = (*key, entry[3])
+        self._restatted = True
         return True
 
     def lock_header(self) -> dict | None:
@@ -160,8 +185,18 @@ class Output:
         return self.index.lock[2] if self._lock_untouched() else None
 
     def _lock_untouched(self) -> bool:
+        """Whether the lock file is the one plgen wrote or checked last: its stat as recorded,
+        or, after a new stat, its bytes."""
         lock_st = self.disk.snapshot.files.get(LOCK_FILE)
-        return lock_st is not None and bool(self.index.lock) and tuple(self.index.lock[0]) == lock_st
+        if lock_st is None or not self.index.lock:
+            return False
+        if tuple(self.index.lock[0]) == lock_st:
+            return True
+        entry = self.index.entries.get(LOCK_FILE)
+        if entry is None or tuple(entry[:3]) != tuple(self.index.lock[0]) or not self._same_bytes(LOCK_FILE, lock_st):
+            return False
+        self.index.lock = (lock_st, *self.index.lock[1:])
+        return True
 
     def link_services(self) -> dict | None:
         if self.index.link_services is None:

@@ -232,7 +232,8 @@ class Disk:
         return digest
 
     def read(self, path: str) -> bytes:
-        return (self.out_dir / path).read_bytes()
+        with open(os.path.join(self.out_dir, path), "rb") as handle:  # (no Path per file: 90,000 after a checkout)
+            return handle.read()
 
     def lock(self, checked: dict | set = frozenset(), trusted: bool = False) -> dict:
         """The previous lock file, read once (its paths checked, except those in `checked`;
