@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import gen
 import gen.resources
@@ -165,14 +165,17 @@ def test_deleted_file_is_written_again(setup):
     assert result["added"] == [TENANT_VALUES] and (out / TENANT_VALUES).is_file()
 
 
-def test_lock_file_with_other_bytes_trusts_no_unit(setup):
+def test_lock_file_with_other_bytes_is_compared_whole(setup):
+    """Not the lock plgen wrote or checked, though it lists the same files: the run key's
+    no-op does not apply, the lock is drift, and the units it lists as recorded are trusted
+    (an altered entry: test_checkout_of_a_later_commit_with_an_earlier_cache_...)."""
     manifest, out, cache = setup
     lock = out / ".plgen-lock.json"
-    # the same JSON, other bytes (a formatter ran over it): not the lock plgen wrote or checked
-    lock.write_text(json.dumps(json.loads(lock.read_text()), indent=1) + "\n")
+    lock.write_text(json.dumps(json.loads(lock.read_text()), indent=1) + "\n")  # a formatter ran over it
     result = render(manifest, out, cache, "--check")
-    assert result["exit"] == 1 and result["changed"] == [".plgen-lock.json"]
-    assert result["verified"]["rendered"] == files_in(out)
+    assert result["exit"] == 1 and result["changed"] == [".plgen-lock.json"] and result["verified"]["rendered"] == 0
+    assert render(manifest, out, cache)["changed"] == [".plgen-lock.json"]
+    assert render(manifest, out, cache, "--check")["status"] == "up-to-date"
 
 
 def test_no_cache_renders_and_verifies_everything(setup):
@@ -309,6 +312,65 @@ def test_fresh_checkout_with_the_cache_directory_restored_is_checked_by_its_byte
     os.replace(edited, path)
     check = render(manifest, out, cache, "--check")
     assert check["exit"] == 1 and check["edited"] == [TENANT_VALUES]
+
+
+def checkout(tree_files: dict[str, bytes], out: Path) -> None:
+    """`out` as a fresh checkout of a commit holding `tree_files`: new files throughout."""
+    shutil.rmtree(out)
+    for path, data in tree_files.items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_bytes(data)
+
+
+def edit_tenants(manifest: Path, change) -> None:
+    data = yaml.safe_load(manifest.read_text())
+    data["tenants"] = change(data["tenants"])
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_checkout_of_a_later_commit_with_an_earlier_cache_renders_only_what_changed(setup, tmp_path: Path):
+    """CI on a pull request: the cache directory is the base branch's, the checkout holds the
+    pull request's output, whose lock is another. Units whose digest, bytes and lock entries
+    are as recorded are not rendered; the lock is compared whole."""
+    manifest, out, cache = setup
+    base_cache = tmp_path / "base-cache"
+    shutil.copytree(cache, base_cache, symlinks=True)
+    edit_tenants(manifest, lambda tenants: [dict(t, request_message="tenant=acme order=4472") if t["id"] == "acme"
+                                            else t for t in tenants])
+    assert render(manifest, out, cache)["changed"]
+    pull_request = tree(out)
+    checkout(pull_request, out)
+    check = render(manifest, out, base_cache, "--check")
+    acme = sum(1 for path in pull_request if path.startswith(f"{TENANT}/"))
+    assert check["status"] == "up-to-date" and check["verified"]["rendered"] == acme
+    # the same checkout with one of globex's lock entries altered: globex is not trusted
+    # (acme is: the check above recorded it), and the lock is found changed
+    lock = json.loads(pull_request[".plgen-lock.json"])
+    path = next(p for p in lock["files"] if p.startswith("tenants/globex/"))
+    lock["files"][path] = "0" * 64
+    checkout({**pull_request, ".plgen-lock.json": json.dumps(lock, indent=2).encode() + b"\n"}, out)
+    check = render(manifest, out, base_cache, "--check")
+    assert check["exit"] == 1 and check["changed"] == [".plgen-lock.json"]
+    assert check["verified"]["rendered"] == sum(1 for p in pull_request if p.startswith("tenants/globex/"))
+
+
+def test_checkout_whose_manifest_drops_a_tenant_the_stale_output_still_holds_is_drift(setup, tmp_path: Path):
+    """The lock is another (an earlier pull request's output) and lists a tenant the manifest
+    no longer has: its files are found stale, though every other unit is trusted."""
+    manifest, out, cache = setup
+    base_cache = tmp_path / "base-cache"
+    shutil.copytree(cache, base_cache, symlinks=True)
+    edit_tenants(manifest, lambda tenants: [dict(t, request_message="tenant=acme order=4472") if t["id"] == "acme"
+                                            else t for t in tenants])
+    render(manifest, out, cache)
+    stale = tree(out)
+    edit_tenants(manifest, lambda tenants: [t for t in tenants if t["id"] != "globex"])  # not rendered
+    checkout(stale, out)
+    check = render(manifest, out, base_cache, "--check")
+    globex = sorted(p for p in stale if p.startswith("tenants/globex/"))
+    # rendered: acme (changed since the cache's run) and the provider (its access lists lose globex)
+    rendered = sum(1 for p in stale if p.startswith(("provider/", f"{TENANT}/")))
+    assert check["exit"] == 1 and check["removed"] == globex and check["verified"]["rendered"] == rendered
 
 
 def test_no_op_with_the_inputs_of_the_last_run_does_not_parse_the_manifest(setup, parses):
@@ -500,3 +562,45 @@ def test_incremental_renders_equal_renders_from_scratch(tmp_path_factory, edits)
         assert tree(out) == from_scratch(manifest, tmp_path), (op, index, text)
         again = render(manifest, out, cache, "--check")  # the same inputs: found by the run key
         assert again["status"] == "up-to-date" and again["verified"]["rendered"] == 0
+
+
+@settings(max_examples=int(os.environ.get("PLGEN_INCREMENTAL_EXAMPLES", "8")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 20), st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True)),
+                min_size=1, max_size=3), st.tuples(*[st.integers(0, 3)] * 3))
+# a tenant offboarded: its files are in the first commit's output, the lock there is not the
+# state's, and the manifest no longer has the tenant
+@example(edits=[("state", 2, "x")], picks=(1, 0, 1))
+def test_check_of_any_checkout_with_any_earlier_cache_says_what_a_check_from_scratch_says(tmp_path_factory, edits,
+                                                                                        picks):
+    """CI restores the cache directory of some earlier run and checks out some commit, whose
+    output may be stale for its manifest. Whichever they are (`picks`: the commits of the
+    cache, the output and the manifest), --check finds exactly the drift a --check with an
+    empty cache finds."""
+    tmp_path = tmp_path_factory.mktemp("checkouts")
+    manifest = tmp_path / "tenants.yaml"
+    document = yaml.safe_load(EXAMPLE.read_text())
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    commits: list[tuple[str, dict[str, bytes], Path]] = []
+
+    def commit() -> None:
+        kept = shutil.copytree(cache, tmp_path / f"cache-{len(commits)}", symlinks=True)
+        commits.append((manifest.read_text(), tree(out), kept))
+
+    manifest.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert render(manifest, out, cache)["exit"] == 0
+    commit()
+    for op, index, text in edits:
+        _edit(document, op, index, text)
+        manifest.write_text(yaml.safe_dump(document, sort_keys=False))
+        if run_cli("validate", manifest).exit_code == 0:
+            assert render(manifest, out, cache)["exit"] == 0
+            commit()
+    state, files, text = (commits[picks[0] % len(commits)][2], commits[picks[1] % len(commits)][1],
+                          commits[picks[2] % len(commits)][0])
+    manifest.write_text(text)
+    checkout(files, out)
+    found = render(manifest, out, state, "--check")
+    expected = render(manifest, out, tmp_path / f"empty-{len(list(tmp_path.glob('empty-*')))}", "--check")
+    keys = ("exit", "added", "changed", "removed", "edited", "foreign")
+    assert {k: found.get(k) for k in keys} == {k: expected.get(k) for k in keys}

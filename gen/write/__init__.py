@@ -98,6 +98,7 @@ class Output:
         self._spare: tuple | None = None  # (spare path, SpareContents fields) after a swap
         self._partial: tuple | None = None  # (scope, the lock's header and units in scope, lockfile.OldLock)
         self._restatted = False  # entries whose stat changed, bytes as recorded: new stats to save
+        self._listing: dict[str, dict[str, str]] | None = None  # a changed lock's files, by unit
 
     @classmethod
     @contextmanager
@@ -118,23 +119,35 @@ class Output:
     def unchanged_units(self, digests: dict[str, str]) -> dict[str, int]:
         """Units whose input digest is the one last rendered, verified and found on disk, and
         whose files all hold the bytes plgen recorded (none edited, replaced or deleted since:
-        the stat recorded, or else the bytes), with their number of files. Nothing is
-        unchanged if the lock file changed."""
-        if not self._lock_untouched():
+        the stat recorded, or else the bytes), with their number of files. If the lock file
+        is not the one recorded (a checkout of another commit), a unit also needs the lock to
+        list exactly its recorded files with their recorded sha256."""
+        if not self.index.units:
             return {}
+        listing = None if self._lock_untouched() else self._lock_listing()
         unchanged = {}
         for name, digest in digests.items():
             record = self.index.units.get(name)
-            if record is not None and record[0] == digest and self._as_recorded(record[1]):
+            if record is not None and record[0] == digest and self._as_recorded(record[1]) and (
+                    listing is None or listing.get(name) == {p: self.index.entries[p][3] for p in record[1]}):
                 unchanged[name] = len(record[1])
         return unchanged
+
+    def _lock_listing(self) -> dict[str, dict[str, str]]:
+        """The files the lock on disk lists, by unit (the lock parsed once)."""
+        if self._listing is None:
+            listing: dict[str, dict[str, str]] = {}
+            for path, digest in self.disk.lock()["files"].items():
+                listing.setdefault(unit_of(path), {})[path] = digest
+            self._listing = listing
+        return self._listing
 
     def unchanged_run(self, run_key: str) -> dict[str, int] | None:
         """Every unit with its number of files, if the last complete run had this run key (the
         same inputs: gen.api.run_key) and all its units are unchanged (unchanged_units, with
         the digests it recorded): a run with that key would render, verify and write nothing."""
-        if self.index.run != run_key:
-            return None
+        if self.index.run != run_key or not self._lock_untouched():
+            return None  # (another lock: compared by a run that renders what changed)
         unchanged = self.unchanged_units({name: digest for name, (digest, _) in self.index.units.items()})
         if len(unchanged) != len(self.index.units):
             return None
@@ -240,8 +253,11 @@ class Output:
         return self.disk.lock(trusted=self._lock_untouched()), None
 
     def lock_units(self) -> set[str]:
-        """The units the lock file lists, if it is untouched since plgen wrote or checked it."""
-        return set(lockfile.file_units(self.index.lock[2])) if self._lock_untouched() else set()
+        """The units the lock file lists, if it is untouched since plgen wrote or checked it, or
+        if unchanged_units read it."""
+        if self._lock_untouched():
+            return set(lockfile.file_units(self.index.lock[2]))
+        return set(self._listing) if self._listing is not None else set()
 
     def write(self, files: dict[str, str], lock: dict, *, scope: Scope = None, force: bool = False,
               jobs: int | None = None, progress: Progress = _no_progress) -> Changes:
