@@ -2,7 +2,8 @@
 
 For each N it measures validate; full render + verify + write into an empty directory; a
 no-op re-render; --check; a one-tenant change; --check of a fresh checkout of out/ with the
-cache directory restored (CI), and the --check after it; the peak RSS of each run; the floor
+cache directory restored (CI), and the --check after it; --check of a pull request's fresh
+checkout (one tenant changed) with the base's cache; the peak RSS of each run; the floor
 of an incremental run (a process that only loads and validates the manifest and walks out/
 once, stat included: what a no-op cannot avoid), and each incremental run against it; and, in the
 same process run, rendering the same templates with Jinja alone (no verify, no write) as the
@@ -165,7 +166,8 @@ def measure(tenants: int, workdir: Path, jobs: int | None, repeat: int) -> dict:
     manifest = workdir / f"fleet-{tenants}.yaml"
     manifest.write_text(synthetic_manifest(tenants))
     out, cache = workdir / f"out-{tenants}", workdir / f"cache-{tenants}"
-    render = ["render", str(manifest), "-o", str(out), "--cache-dir", str(cache), *(["--jobs", str(jobs)] if jobs else [])]
+    jobs_args = ["--jobs", str(jobs)] if jobs else []
+    render = ["render", str(manifest), "-o", str(out), "--cache-dir", str(cache), *jobs_args]
     results: dict = {"tenants": tenants, "manifest_mib": round(manifest.stat().st_size / 2**20, 2)}
     results["validate"] = run(["validate", str(manifest)], ROOT)
     shutil.rmtree(out, ignore_errors=True)
@@ -192,6 +194,28 @@ def measure(tenants: int, workdir: Path, jobs: int | None, repeat: int) -> dict:
     results["check_after_checkout"] = best(repeat, lambda: run([*render, "--check"], ROOT))
     if (results["checkout_check"][1], results["check_after_checkout"][1]) != (0, 0):
         raise SystemExit("--check of a fresh checkout of an up-to-date output found drift")
+    # CI on a pull request that changed one tenant and its output: the cache directory is the
+    # base branch's (its state and verdicts, as actions/cache restores it), the checkout the
+    # pull request's, whose lock is another.
+    base_state = workdir / f"base-state-{tenants}"
+    shutil.rmtree(base_state, ignore_errors=True)
+    shutil.copytree(cache, base_state, ignore=shutil.ignore_patterns("spares"))
+    pull_requests = iter(range(repeat, 2 * repeat))
+
+    def pull_request_check() -> tuple[float, int, int]:
+        number = next(pull_requests)
+        manifest.write_text(manifest.read_text().replace(f'order={number}"', f'order={number}-amended"', 1))
+        run(render, ROOT)  # the pull request's output, rendered with the base's state
+        fresh_checkout(out)
+        restored = workdir / f"restored-{tenants}"
+        shutil.rmtree(restored, ignore_errors=True)
+        shutil.copytree(base_state, restored)
+        result = run(["render", str(manifest), "-o", str(out), "--cache-dir", str(restored), *jobs_args, "--check"], ROOT)
+        if result[1] != 0:
+            raise SystemExit("--check of a pull request's up-to-date output found drift")
+        return result
+
+    results["pull_request_check"] = best(repeat, pull_request_check)
     print(json.dumps(results), file=sys.stderr, flush=True)  # so far: a long run that fails later keeps these
     results["jinja_only_s"] = jinja_only(manifest)
     results["peak_rss_mib"] = round(max(v[2] for k, v in results.items() if isinstance(v, tuple)) / 1024, 1)
@@ -220,12 +244,13 @@ def table(rows: list[dict]) -> str:
             f"| {r['peak_rss_mib']:.0f} MiB | {r['jinja_only_s']:.2f} s | {r['full'][0] / r['jinja_only_s']:.1f}x |"
             for r in rows]
     head2 = ("| tenants | floor (load+validate+stat walk) | no-op render | --check | one-tenant change "
-             "| --check of a fresh checkout, cache restored (then) | full per tenant | no-op per tenant |\n"
-             "|---|---|---|---|---|---|---|---|")
+             "| --check of a fresh checkout, cache restored (then) | --check of a one-tenant pull request, base's cache "
+             "| full per tenant | no-op per tenant |\n|---|---|---|---|---|---|---|---|---|")
     body2 = [f"| {r['tenants']:,} | {r['floor'][0]:.2f} s | {r['noop'][0]:.2f} s ({r['noop'][0] / r['floor'][0]:.2f}x) "
              f"| {r['check'][0]:.2f} s ({r['check'][0] / r['floor'][0]:.2f}x) "
              f"| {r['one_tenant'][0]:.2f} s ({r['one_tenant'][0] / r['floor'][0]:.2f}x) "
              f"| {r['checkout_check'][0]:.2f} s ({r['check_after_checkout'][0]:.2f} s) "
+             f"| {r['pull_request_check'][0]:.2f} s "
              f"| {r['full'][0] / r['tenants'] * 1000:.2f} ms | {r['noop'][0] / r['tenants'] * 1000:.3f} ms |"
              for r in rows]
     return head + "\n" + "\n".join(body) + "\n\n" + head2 + "\n" + "\n".join(body2)
