@@ -20,8 +20,10 @@ shrinking it, is also available through pytest:
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 # like the tests: never read or write the user's cache (render runs with cache_dir=None anyway)
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="plgen-space-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -95,7 +96,6 @@ PRIVATE_ROOT = Path(tempfile.mkdtemp(prefix="plgen-tests-"))
 os.environ["XDG_CACHE_HOME"] = str(PRIVATE_ROOT / "xdg-cache")
 os.environ["HOME"] = str(PRIVATE_ROOT / "home")
 (PRIVATE_ROOT / "home").mkdir()
-
-
-def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(PRIVATE_ROOT, ignore_errors=True)
+# at exit, not at the end of the session: a run that stops before its session starts (a usage
+# error) has made the directory too
+atexit.register(shutil.rmtree, PRIVATE_ROOT, ignore_errors=True)
