@@ -57,7 +57,7 @@ def measure_side(code: Path, manifest: Path, workdir: Path, edit: int) -> dict:
     if (result["full"][1], result["noop"][1], result["check"][1]) != (0, 0, 0):
         raise SystemExit(f"{code}: a render, a no-op or the --check after them exited 1")
     original = manifest.read_text()
-    manifest.write_text(original.replace(f'order={edit}"', f'order={edit}-amended"', 1))
+    fleet.amend_tenant(manifest, edit)
     try:
         result["one_tenant"] = fleet.run(render, code, CLI)
     finally:
@@ -67,14 +67,17 @@ def measure_side(code: Path, manifest: Path, workdir: Path, edit: int) -> dict:
     return result
 
 
+def _each(values: list[float]) -> str:
+    return ", ".join(f"{value:.2f}" for value in values)
+
+
 def summary(rounds: list[dict[str, dict]]) -> str:
     lines = ["| step | base (each round) | this checkout (each round) | median base | median this | this / base |",
              "|---|---|---|---|---|---|"]
     for step in STEPS:
         base = [r["base"][step][0] for r in rounds]
         this = [r["this"][step][0] for r in rounds]
-        each = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
-        lines.append(f"| {step} | {each(base)} s | {each(this)} s | {statistics.median(base):.2f} s "
+        lines.append(f"| {step} | {_each(base)} s | {_each(this)} s | {statistics.median(base):.2f} s "
                      f"| {statistics.median(this):.2f} s | {statistics.median(this) / statistics.median(base):.2f}x |")
     peak = {side: max(max(r[side][s][2] for s in STEPS) for r in rounds) / 1024 for side in ("base", "this")}
     files = {side: rounds[0][side]["files"] for side in ("base", "this")}

@@ -111,6 +111,12 @@ def synthetic_directory(tenants: int, directory: Path) -> Path:
         (directory / "tenants" / f"{tenant_id}.yaml").write_text("\n".join([f"id: {tenant_id}", *lines]) + "\n")
     return directory
 
+def amend_tenant(manifest: Path, number: int) -> None:
+    """Edit tenant `number`'s request message in place (the header names no manifest, so the
+    edit is the only change)."""
+    manifest.write_text(manifest.read_text().replace(f'order={number}"', f'order={number}-amended"', 1))
+
+
 def settle() -> None:
     """Flush dirty pages so each run pays for its own I/O, not for what came before it (this
     disk is mounted with `discard`: mass deletes slow down whatever follows them)."""
@@ -177,13 +183,11 @@ def measure(tenants: int, workdir: Path, jobs: int | None, repeat: int) -> dict:
     results["floor"] = best(repeat, lambda: run([str(manifest), str(out)], ROOT, FLOOR))
     results["noop"] = best(repeat, lambda: run(render, ROOT))
     results["check"] = best(repeat, lambda: run([*render, "--check"], ROOT))
-    # The same file edited in place, a different tenant each time (the header names no
-    # manifest, so the edit is the only change).
+    # The same file edited in place, a different tenant each time.
     edits = iter(range(repeat))
 
     def one_tenant() -> tuple[float, int, int]:
-        number = next(edits)
-        manifest.write_text(manifest.read_text().replace(f'order={number}"', f'order={number}-amended"', 1))
+        amend_tenant(manifest, next(edits))
         return run(render, ROOT)
 
     results["one_tenant"] = best(repeat, one_tenant)
@@ -203,8 +207,7 @@ def measure(tenants: int, workdir: Path, jobs: int | None, repeat: int) -> dict:
     pull_requests = iter(range(repeat, 2 * repeat))
 
     def pull_request_check() -> tuple[float, int, int]:
-        number = next(pull_requests)
-        manifest.write_text(manifest.read_text().replace(f'order={number}"', f'order={number}-amended"', 1))
+        amend_tenant(manifest, next(pull_requests))
         run(render, ROOT)  # the pull request's output, rendered with the base's state
         fresh_checkout(out)
         restored = workdir / f"restored-{tenants}"

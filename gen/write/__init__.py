@@ -198,17 +198,11 @@ class Output:
         return self.index.lock[2] if self._lock_untouched() else None
 
     def _lock_untouched(self) -> bool:
-        """Whether the lock file is the one plgen wrote or checked last: its stat as recorded,
-        or, after a new stat, its bytes."""
-        lock_st = self.disk.snapshot.files.get(LOCK_FILE)
-        if lock_st is None or not self.index.lock:
+        """Whether the lock file is the one plgen wrote or checked last, as any file it wrote:
+        its stat as recorded, or, after a new stat, its bytes (_as_recorded)."""
+        if not self.index.lock or not self._as_recorded((LOCK_FILE,)):
             return False
-        if tuple(self.index.lock[0]) == lock_st:
-            return True
-        entry = self.index.entries.get(LOCK_FILE)
-        if entry is None or tuple(entry[:3]) != tuple(self.index.lock[0]) or not self._same_bytes(LOCK_FILE, lock_st):
-            return False
-        self.index.lock = (lock_st, *self.index.lock[1:])
+        self.index.lock = (tuple(self.index.entries[LOCK_FILE][:3]), *self.index.lock[1:])  # its stat now
         return True
 
     def link_services(self) -> dict | None:
