@@ -292,10 +292,7 @@ def test_fresh_checkout_with_the_cache_directory_restored_is_checked_by_its_byte
 
     manifest, out, cache = setup
     files = tree(out)
-    checkout = out.with_name("checkout")
-    shutil.copytree(out, checkout, copy_function=shutil.copyfile)  # new inodes and times
-    shutil.rmtree(out)
-    checkout.rename(out)
+    checkout(files, out)
     reads: list[str] = []
     read = Disk.read
     monkeypatch.setattr(Disk, "read", lambda disk, path: reads.append(path) or read(disk, path))
